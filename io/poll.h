@@ -1,0 +1,97 @@
+/*
+ * io/poll.h: the netpoller contract between the runtime and io/.
+ *
+ * The runtime sees the poller only through these functions (Go's
+ * netpoll.go list): each M owns one poller instance (m->poll), created on
+ * the M's own thread.
+ *
+ *   rg__poll_init()        probe the kernel once, before any M starts.
+ *   rg__poll_fini()        undo rg__poll_init.
+ *   rg__poll_open_m(m)     create m's poller; on m's thread.
+ *   rg__poll_close_m(m)    cancel m's operations still in flight, wait for
+ *                          their final completions, free the poller; on
+ *                          m's thread, at runtime shutdown.
+ *   rg__poll(m, ns, q)     submit m's queued operations and collect the Gs
+ *                          whose operations completed into q. ns == 0: do
+ *                          not block; ns < 0: block until something
+ *                          happens; else block at most ns. Returns how
+ *                          many Gs it added. On m's thread.
+ *   rg__poll_ready(m, f)   cheap check (memory loads only) that rg__poll
+ *                          has something to do: completions waiting, or
+ *                          queued submissions when f or when many are
+ *                          queued. On m's thread.
+ *   rg__poll_break(m)      make m's blocked rg__poll return. Any thread.
+ *   rg__poll_steal(m, q)   collect m's completions from another thread
+ *                          when m is busy (the monitor); never blocks.
+ *   rg__poll_inflight()    operations submitted and not yet completed, in
+ *                          all pollers (for deadlock detection).
+ *
+ * Operations
+ * ==========
+ * An I/O operation is a struct rg__pollop, usually on the waiting G's
+ * stack. Its wait slot (state) is a small state machine (netpoll.go's
+ * pollDesc.rg):
+ *
+ *   OP_PENDING --(G parks: commit CAS)--> OP_PARKED --(completion)--> OP_DONE
+ *   OP_PENDING --(completion first)-----> OP_DONE   (commit fails: the G
+ *                                                     does not sleep)
+ *
+ * The completion side does an exchange to OP_DONE and readies the G only
+ * if it saw OP_PARKED; the parking side commits with a CAS from
+ * OP_PENDING that fails if the completion came first. So exactly one of
+ * them decides that the G runs again, and never twice. The op (and the
+ * buffer it names) must stay valid until its final completion: a G
+ * cancelling an operation still waits for that completion.
+ */
+#ifndef RINGO_IO_POLL_H
+#define RINGO_IO_POLL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct m;
+struct g;
+struct gq;
+struct io_uring_sqe;
+
+enum { OP_PENDING = 0, OP_PARKED, OP_DONE };
+
+struct rg__pollop {
+    /*
+     * Called once per completion (more than once for multishot ops), on
+     * any thread, possibly holding no P: it may only record the result and
+     * push Gs to ready. NULL means rg__pollop_complete.
+     */
+    void (*complete)(struct rg__pollop *op, int32_t res, uint32_t flags,
+                     struct gq *ready);
+    int32_t res;
+    uint32_t cqe_flags;
+    _Atomic int state;
+    struct g *g;
+};
+
+int rg__poll_init(void);
+void rg__poll_fini(void);
+int rg__poll_open_m(struct m *mp);
+void rg__poll_close_m(struct m *mp);
+int rg__poll(struct m *mp, int64_t ns, struct gq *ready);
+bool rg__poll_ready(struct m *mp, bool flush);
+void rg__poll_break(struct m *mp);
+int rg__poll_steal(struct m *mp, struct gq *ready);
+int64_t rg__poll_inflight(void);
+
+/*
+ * For io/: get an SQE on the current M's ring for op (user_data is set),
+ * flushing a full SQ first. Never fails; the caller fills in the rest and
+ * then waits with rg__pollop_wait. Must not yield in between.
+ */
+struct io_uring_sqe *rg__poll_sqe(struct rg__pollop *op);
+/* An SQE whose completion nobody waits for (cancels): user_data = 0. */
+struct io_uring_sqe *rg__poll_sqe_nowait(void);
+/* Park until op's completion (see the state machine); returns op->res. */
+int32_t rg__pollop_wait(struct rg__pollop *op, const char *reason, int fd);
+/* The default completion: record the result, ready the G if parked. */
+void rg__pollop_complete(struct rg__pollop *op, int32_t res, uint32_t flags,
+                         struct gq *ready);
+
+#endif

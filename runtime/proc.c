@@ -1,0 +1,223 @@
+/*
+ * runtime/proc.c: goroutine lifecycle: creation (newproc), exit (goexit),
+ * the free-G cache, yield, and the mcall wrapper.
+ *
+ * Invariants:
+ *  1. A G's stack and its struct g are allocated together and never
+ *     separated (stack.c puts the g at the top of its stack block). A dead
+ *     G keeps its stack and sits on a free list, so spawning in steady
+ *     state is a free-list pop, with no syscall and no allocation.
+ *  2. Free lists: each P caches up to GFREE_MAX dead Gs (owner only); past
+ *     that it moves half to the global list (sched.gflock). A P whose cache
+ *     is empty refills from the global list before mapping new stacks.
+ *  3. Goroutine ids come from sched.goidgen in batches of GOID_BATCH per
+ *     P, so rg_go touches no shared cache line in steady state.
+ *  4. Every G ever created stays on sched.allg until the runtime stops.
+ */
+#include "internal.h"
+#include "../include/ringo.h"
+
+#include <errno.h>
+
+#define GFREE_MAX 64
+#define GOID_BATCH 16
+
+/*
+ * Status changes. The G's owner makes them (see the table in internal.h),
+ * so a release store is enough; debug builds check the expected state.
+ */
+void rg__casgstatus(struct g *gp, uint32_t from, uint32_t to)
+{
+#ifdef RG_DEBUG
+    uint32_t old = rg__load_rlx(&gp->status);
+    if (old != from)
+        rg__throw("casgstatus: bad G status");
+#else
+    (void)from;
+#endif
+    rg__store_rel(&gp->status, to); /* rel: pairs with acq in dumps */
+}
+
+/*
+ * mcall: switch from the running G to g0 and run fn(g) there. fn must not
+ * return (it ends in schedule() or execute()). mcall returns in the G when
+ * some M resumes it with gogo, possibly on another thread: nothing read
+ * from thread-local storage before the call is valid after it.
+ */
+void mcall(void (*fn)(struct g *))
+{
+    struct g *gp = getg();
+    struct g *g0 = gp->m->g0;
+    setg(g0);
+    rg__san_switch_begin(gp, g0, 0);
+    rg__mcall(&gp->sched, g0->sched.sp, (void (*)(void *))fn, gp);
+    rg__san_switch_end(gp);
+}
+
+/* ---- free Gs ---- */
+
+static void gfput(struct p *pp, struct g *gp)
+{
+    gp->schedlink = pp->gfree;
+    pp->gfree = gp;
+    if (++pp->gfreecnt < GFREE_MAX)
+        return;
+    /* Move half to the global list. */
+    rg__lock(&rg__sched.gflock);
+    while (pp->gfreecnt > GFREE_MAX / 2) {
+        struct g *x = pp->gfree;
+        pp->gfree = x->schedlink;
+        pp->gfreecnt--;
+        x->schedlink = rg__sched.gfree;
+        rg__sched.gfree = x;
+        rg__sched.ngfree++;
+    }
+    rg__unlock(&rg__sched.gflock);
+}
+
+static struct g *gfget(struct p *pp)
+{
+    if (!pp->gfree && rg__sched.ngfree > 0) {
+        /* Refill up to half the cache from the global list. */
+        rg__lock(&rg__sched.gflock);
+        while (pp->gfreecnt < GFREE_MAX / 2 && rg__sched.gfree) {
+            struct g *x = rg__sched.gfree;
+            rg__sched.gfree = x->schedlink;
+            rg__sched.ngfree--;
+            x->schedlink = pp->gfree;
+            pp->gfree = x;
+            pp->gfreecnt++;
+        }
+        rg__unlock(&rg__sched.gflock);
+    }
+    struct g *gp = pp->gfree;
+    if (gp) {
+        pp->gfree = gp->schedlink;
+        pp->gfreecnt--;
+    }
+    return gp;
+}
+
+static uint64_t newgoid(struct p *pp)
+{
+    if (pp->goidcache == pp->goidcacheend) {
+        pp->goidcache = rg__add_rlx(&rg__sched.goidgen, GOID_BATCH) + 1;
+        pp->goidcacheend = pp->goidcache + GOID_BATCH;
+    }
+    return pp->goidcache++;
+}
+
+/*
+ * newproc: create a runnable G that will call fn(arg), and queue it in
+ * runnext of the caller's P. Runs on a G or g0 of an M that holds a P.
+ * Returns the new G, or NULL with *err set to -ENOMEM.
+ */
+struct g *rg__newproc(void (*fn)(void *), void *arg, void *callerpc, int *err)
+{
+    struct g *self = getg();
+    struct m *mp = self->m;
+    struct p *pp = mp->p;
+    struct g *gp = gfget(pp);
+    if (!gp) {
+        int rc = rg__stack_alloc(&gp);
+        if (rc < 0) {
+            *err = rc;
+            return NULL;
+        }
+    }
+    gp->goid = newgoid(pp);
+    gp->fn = fn;
+    gp->arg = arg;
+    gp->parent_goid = mp->curg ? mp->curg->goid : 0;
+    gp->gopc = callerpc;
+    gp->waitreason = NULL;
+    gp->waitfd = -1;
+    gp->param = NULL;
+    gp->m = NULL;
+    rg__san_g_create(gp);
+#ifdef RG_SANITIZE
+    rg__ctx_make(&gp->sched, (void *)gp->stack_hi, rg__san_gentry, gp);
+#else
+    rg__ctx_make(&gp->sched, (void *)gp->stack_hi, fn, arg);
+#endif
+    rg__add_rlx(&rg__sched.ngoroutines, 1);
+    rg__store_rel(&gp->status, G_RUNNABLE); /* rel: the G is initialised */
+    rg__runq_put(pp, gp, true);
+    return gp;
+}
+
+int rg_go(void (*fn)(void *), void *arg)
+{
+    struct g *self = getg();
+    if (!self || !self->m || self == self->m->g0 || !fn)
+        return fn ? -EPERM : -EINVAL;
+    int err = 0;
+    struct p *pp = self->m->p;
+    if (!rg__newproc(fn, arg, __builtin_return_address(0), &err))
+        return err;
+    rg__wakep();
+    /* Back-pressure: a full run queue makes the spawner yield, so a spawn
+       loop runs its goroutines (and recycles their stacks) as it goes. */
+    if (rg__runq_len(pp) >= RUNQ_SIZE - 1)
+        rg_yield();
+    return 0;
+}
+
+/*
+ * goexit1: the goroutine function returned (through rg__goexit). Switch
+ * to g0 for good and free the G there.
+ */
+static void goexit0(struct g *gp)
+{
+    struct m *mp = getg()->m;
+    rg__casgstatus(gp, G_RUNNING, G_DEAD);
+    mp->curg = NULL;
+    gp->m = NULL;
+    gp->fn = NULL;
+    gp->arg = NULL;
+    gp->waitreason = NULL;
+    rg__san_g_destroy(gp);
+    rg__sub_seq(&rg__sched.ngoroutines, 1);
+    uint64_t id = gp->goid;
+    gfput(mp->p, gp);
+    if (id == 1) /* main returned: stop the runtime */
+        rg__stopall();
+    rg__schedule();
+}
+
+void rg__goexit1(void)
+{
+    struct g *gp = getg();
+    struct g *g0 = gp->m->g0;
+    setg(g0);
+    rg__san_switch_begin(gp, g0, 1);
+    rg__mcall(&gp->sched, g0->sched.sp, (void (*)(void *))goexit0, gp);
+    __builtin_unreachable();
+}
+
+/* Gosched: put the G at the tail of its P's queue and reschedule. */
+static void gosched_m(struct g *gp)
+{
+    struct m *mp = getg()->m;
+    rg__casgstatus(gp, G_RUNNING, G_RUNNABLE);
+    mp->curg = NULL;
+    gp->m = NULL;
+    rg__runq_put(mp->p, gp, false);
+    rg__schedule();
+}
+
+void rg_yield(void)
+{
+    struct g *gp = getg();
+    if (!gp || !gp->m || gp == gp->m->g0)
+        return;
+    mcall(gosched_m);
+}
+
+uint64_t rg_id(void)
+{
+    struct g *gp = getg();
+    if (!gp || !gp->m || gp == gp->m->g0)
+        return 0;
+    return gp->goid;
+}

@@ -9,7 +9,9 @@
  * goroutine touches. Each block of an arena is
  *
  *   lo                                                              hi
- *   | guard page | usable stack (grows down) ...   | struct g | pad |
+ *   | guard page | usable stack (grows down) ...        | struct g |
+ *
+ * The struct g takes the top bytes of the configured stack size.
  *
  * The struct g lives at the top of its own stack: a goroutine that parks
  * after touching a few hundred bytes of stack costs one resident page in
@@ -85,7 +87,8 @@ int rg__stack_init(size_t size)
 {
     size_t gsize = (sizeof(struct g) + 63) & ~(size_t)63;
     stk.gsize = gsize;
-    stk.block = PAGE + ((size + gsize + PAGE - 1) & ~(size_t)(PAGE - 1));
+    /* size is a multiple of the page size; the g takes its top bytes */
+    stk.block = PAGE + size;
     stk.nextn = ARENA_MIN;
     stk.guard_madvise = probe_guard_install();
     stk.arenas = NULL;
@@ -225,7 +228,7 @@ static void overflow_handler(int sig, siginfo_t *si, void *uctx)
         put_str(msg, sizeof(msg), &n, "ringo: goroutine ");
         put_u64(msg, sizeof(msg), &n, gp->goid);
         put_str(msg, sizeof(msg), &n, " stack overflow (stack size ");
-        put_u64(msg, sizeof(msg), &n, gp->stack_hi - gp->stack_lo);
+        put_u64(msg, sizeof(msg), &n, rg__sched.stack_size);
         put_str(msg, sizeof(msg), &n,
                 " bytes); raise rg_config.stack_size\n");
         if (write(2, msg, n) < 0) {

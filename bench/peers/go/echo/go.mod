@@ -1,0 +1,3 @@
+module ringo-peers/echo
+
+go 1.19

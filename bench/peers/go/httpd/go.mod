@@ -1,0 +1,3 @@
+module ringo-peers/httpd
+
+go 1.19

@@ -1,0 +1,3 @@
+module ringo-peers/micro
+
+go 1.19

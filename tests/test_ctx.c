@@ -20,6 +20,8 @@ static void wait_count(long want)
 #if defined(__x86_64__)
 /* Load known values in every callee-saved register, yield (switching to
    another goroutine that clobbers them), and read them back. */
+/* Keeps rg_yield alive under LTO: the asm below calls it by name. */
+__attribute__((used)) void (*volatile keep_yield)(void) = rg_yield;
 __attribute__((used)) uint64_t regs_out[5];
 __attribute__((used)) uint64_t saved_sp;
 static int regs_survive(void)

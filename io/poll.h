@@ -16,10 +16,11 @@
  *                          not block; ns < 0: block until something
  *                          happens; else block at most ns. Returns how
  *                          many Gs it added. On m's thread.
- *   rg__poll_ready(m, f)   cheap check (memory loads only) that rg__poll
- *                          has something to do: completions waiting, or
- *                          queued submissions when f or when many are
- *                          queued. On m's thread.
+ *   rg__poll_ready(m)      cheap check (memory loads only) of what
+ *                          rg__poll would do: RG_POLL_NOW (completions
+ *                          waiting, or a full batch of submissions queued),
+ *                          RG_POLL_QUEUED (a few submissions queued, which
+ *                          may wait for more), or 0. On m's thread.
  *   rg__poll_break(m)      make m's blocked rg__poll return. Any thread.
  *   rg__poll_steal(m, q)   collect m's completions from another thread
  *                          when m is busy (the monitor); never blocks.
@@ -75,7 +76,8 @@ void rg__poll_fini(void);
 int rg__poll_open_m(struct m *mp);
 void rg__poll_close_m(struct m *mp);
 int rg__poll(struct m *mp, int64_t ns, struct gq *ready);
-bool rg__poll_ready(struct m *mp, bool flush);
+enum { RG_POLL_IDLE = 0, RG_POLL_QUEUED = 1, RG_POLL_NOW = 2 };
+int rg__poll_ready(struct m *mp);
 void rg__poll_break(struct m *mp);
 int rg__poll_steal(struct m *mp, struct gq *ready);
 int64_t rg__poll_inflight(void);

@@ -230,16 +230,18 @@ static void submit(struct pollm *pm, struct gq *ready)
     }
 }
 
-bool rg__poll_ready(struct m *mp, bool flush)
+int rg__poll_ready(struct m *mp)
 {
     struct pollm *pm = mp->poll;
     if (io_uring_cq_ready(&pm->ring))
-        return true;
+        return RG_POLL_NOW;
     if (IO_URING_READ_ONCE(*pm->ring.sq.kflags) &
         (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))
-        return true;
+        return RG_POLL_NOW;
     unsigned pend = io_uring_sq_ready(&pm->ring);
-    return pend && (flush || pend >= SUBMIT_BATCH);
+    if (!pend)
+        return RG_POLL_IDLE;
+    return pend >= SUBMIT_BATCH ? RG_POLL_NOW : RG_POLL_QUEUED;
 }
 
 int rg__poll(struct m *mp, int64_t ns, struct gq *ready)

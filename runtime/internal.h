@@ -86,6 +86,8 @@ struct g {
     uintptr_t stack_hi;      /* top of stack (the g lives just above) */
     struct m *m;             /* M running this G, NULL if not running */
     struct g *schedlink;     /* run queue / free list link */
+    struct g *gfbatch;       /* next batch on sched.gfree; sched.gflock */
+    int gfbatchn;            /* Gs in the batch this G heads */
     void *param;             /* value passed by the waker (channels) */
 
     _Atomic uint32_t status; /* G_* above */
@@ -147,7 +149,6 @@ struct m {
 
     /* Monitor (sysmon) observations, racy by design. */
     _Atomic uint64_t schedtick;  /* bumped on every schedule() */
-    _Atomic int64_t running_since; /* coarse time curg started, 0 on g0 */
     uint64_t sysmon_tick;    /* monitor only: schedtick last seen */
     int64_t sysmon_when;     /* monitor only: when it changed */
 
@@ -160,6 +161,11 @@ struct m {
 
 enum { P_IDLE = 0, P_RUNNING };
 
+#define CACHE_LINE 64
+
+/* Fields are grouped by cache line, by who writes them, so that thieves
+   and the owner do not false-share (the owner's free list next to a
+   runnext that thieves CAS cost ~40% of spawn time across two Ps). */
 struct p {
     int id;
     int status;              /* P_*; sched.lock when idle, owner otherwise */
@@ -167,29 +173,33 @@ struct p {
     struct m *m;             /* M holding the P, or NULL */
     uint32_t schedtick;      /* owner: bumped on every scheduled G */
 
-    /* Lock-free local run queue, see "Run queues" in runtime/runq.c.
-       Written by the owner at the tail, consumed by anyone at the head. */
-    _Atomic uint32_t runqhead;
-    _Atomic uint32_t runqtail;
-    struct g *_Atomic runq[RUNQ_SIZE];
-    /* runnext, if non-NULL, is a runnable G that was readied by the current
-       G and should run next instead of what is in runq, inheriting the
-       time slice: a communicating pair then runs as a unit. Anyone may
-       take it (CAS); only the owner sets it. */
-    struct g *_Atomic runnext;
-
     /* Dead Gs with their stacks, reused by rg_go with no syscall. Owner. */
     struct g *gfree;
     int gfreecnt;
     uint64_t goidcache, goidcacheend; /* batch of goroutine ids. Owner. */
+    /* Goroutines created and exited on this P: owner writes, anyone may
+       read (rg__goroutines sums them). Per P so spawning shares no line. */
+    _Atomic uint64_t ngcreated, ngexited;
+
+    /* Lock-free local run queue, see "Run queues" in runtime/runq.c.
+       Consumed by anyone at the head (CAS), written by the owner at the
+       tail: one line each. */
+    _Alignas(CACHE_LINE) _Atomic uint32_t runqhead;
+    _Alignas(CACHE_LINE) _Atomic uint32_t runqtail;
+    _Alignas(CACHE_LINE) struct g *_Atomic runq[RUNQ_SIZE];
+    /* runnext, if non-NULL, is a runnable G that was readied by the current
+       G and should run next instead of what is in runq, inheriting the
+       time slice: a communicating pair then runs as a unit. Anyone may
+       take it (CAS); only the owner sets it. */
+    _Alignas(CACHE_LINE) struct g *_Atomic runnext;
 
     /* Timer heap (4-ary, by when). timerlock guards the heap; timer0when is
        the earliest when (0: none), readable without the lock. */
-    rg_lock timerlock;
+    _Alignas(CACHE_LINE) rg_lock timerlock;
     struct rg_timer **timers;
     int ntimers, captimers;
     _Atomic int64_t timer0when;
-};
+} __attribute__((aligned(CACHE_LINE)));
 
 /*
  * The global scheduler state. lock protects the idle lists, the global run
@@ -217,13 +227,12 @@ struct sched {
     int64_t pollUntil;
     struct m *timerm;
 
-    rg_lock gflock;              /* global free G list */
-    struct g *gfree;
-    int ngfree;
+    rg_lock gflock;              /* global free G batches */
+    struct g *gfree;             /* batches linked by gfbatch */
+    _Atomic int ngfree;
 
     rg_lock allglock;            /* every G ever created (dumps) */
     struct g *allg;
-    _Atomic uint64_t ngoroutines; /* alive (not dead) */
     _Atomic uint64_t goidgen;
 
     struct p *allp;              /* array of nprocs Ps */
@@ -319,6 +328,7 @@ void rg__goexit1(void) __attribute__((noreturn));
 void rg__casgstatus(struct g *gp, uint32_t from, uint32_t to);
 void rg__gfree_all(void);
 void rg__san_gentry(void *gp);
+uint64_t rg__goroutines(void);
 
 /* ---- park.c ---- */
 void rg__park(bool (*commit)(struct g *, void *), void *arg,

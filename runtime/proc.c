@@ -8,8 +8,10 @@
  *     G keeps its stack and sits on a free list, so spawning in steady
  *     state is a free-list pop, with no syscall and no allocation.
  *  2. Free lists: each P caches up to GFREE_MAX dead Gs (owner only); past
- *     that it moves half to the global list (sched.gflock). A P whose cache
- *     is empty refills from the global list before mapping new stacks.
+ *     that it moves half, as one batch, to the global list of batches
+ *     (sched.gflock). A P whose cache is empty takes a whole batch before
+ *     mapping new stacks. Batches move in O(1): Gs freed on one P and
+ *     reused on another are not walked under the lock.
  *  3. Goroutine ids come from sched.goidgen in batches of GOID_BATCH per
  *     P, so rg_go touches no shared cache line in steady state.
  *  4. Every G ever created stays on sched.allg until the runtime stops.
@@ -62,31 +64,34 @@ static void gfput(struct p *pp, struct g *gp)
     pp->gfree = gp;
     if (++pp->gfreecnt < GFREE_MAX)
         return;
-    /* Move half to the global list. */
+    /* Move the older half to the global list as one batch: cut the local
+       list after GFREE_MAX/2 (recently freed, cache-hot) Gs. */
+    struct g *last = pp->gfree;
+    for (int i = 1; i < GFREE_MAX / 2; i++)
+        last = last->schedlink;
+    struct g *batch = last->schedlink;
+    last->schedlink = NULL;
+    pp->gfreecnt = GFREE_MAX / 2;
+    batch->gfbatchn = GFREE_MAX / 2;
     rg__lock(&rg__sched.gflock);
-    while (pp->gfreecnt > GFREE_MAX / 2) {
-        struct g *x = pp->gfree;
-        pp->gfree = x->schedlink;
-        pp->gfreecnt--;
-        x->schedlink = rg__sched.gfree;
-        rg__sched.gfree = x;
-        rg__sched.ngfree++;
-    }
+    batch->gfbatch = rg__sched.gfree;
+    rg__sched.gfree = batch;
+    rg__add_rlx(&rg__sched.ngfree, GFREE_MAX / 2);
     rg__unlock(&rg__sched.gflock);
 }
 
 static struct g *gfget(struct p *pp)
 {
-    if (!pp->gfree && rg__sched.ngfree > 0) {
-        /* Refill up to half the cache from the global list. */
+    if (!pp->gfree && rg__load_rlx(&rg__sched.ngfree) > 0) {
+        /* Take one whole batch: O(1) under the lock, no walk over Gs
+           that were freed (and are cache-hot) on another P. */
         rg__lock(&rg__sched.gflock);
-        while (pp->gfreecnt < GFREE_MAX / 2 && rg__sched.gfree) {
-            struct g *x = rg__sched.gfree;
-            rg__sched.gfree = x->schedlink;
-            rg__sched.ngfree--;
-            x->schedlink = pp->gfree;
-            pp->gfree = x;
-            pp->gfreecnt++;
+        struct g *batch = rg__sched.gfree;
+        if (batch) {
+            rg__sched.gfree = batch->gfbatch;
+            rg__add_rlx(&rg__sched.ngfree, -batch->gfbatchn);
+            pp->gfree = batch;
+            pp->gfreecnt = batch->gfbatchn;
         }
         rg__unlock(&rg__sched.gflock);
     }
@@ -94,6 +99,8 @@ static struct g *gfget(struct p *pp)
     if (gp) {
         pp->gfree = gp->schedlink;
         pp->gfreecnt--;
+        if (pp->gfree)
+            __builtin_prefetch(pp->gfree, 1);
     }
     return gp;
 }
@@ -140,7 +147,7 @@ struct g *rg__newproc(void (*fn)(void *), void *arg, void *callerpc, int *err)
 #else
     rg__ctx_make(&gp->sched, (void *)gp->stack_hi, fn, arg);
 #endif
-    rg__add_rlx(&rg__sched.ngoroutines, 1);
+    rg__store_rlx(&pp->ngcreated, rg__load_rlx(&pp->ngcreated) + 1);
     rg__store_rel(&gp->status, G_RUNNABLE); /* rel: the G is initialised */
     rg__runq_put(pp, gp, true);
     return gp;
@@ -177,9 +184,10 @@ static void goexit0(struct g *gp)
     gp->arg = NULL;
     gp->waitreason = NULL;
     rg__san_g_destroy(gp);
-    rg__sub_seq(&rg__sched.ngoroutines, 1);
+    struct p *pp = mp->p;
+    rg__store_rlx(&pp->ngexited, rg__load_rlx(&pp->ngexited) + 1);
     uint64_t id = gp->goid;
-    gfput(mp->p, gp);
+    gfput(pp, gp);
     if (id == 1) /* main returned: stop the runtime */
         rg__stopall();
     rg__schedule();
@@ -212,6 +220,17 @@ void rg_yield(void)
     if (!gp || !gp->m || gp == gp->m->g0)
         return;
     mcall(gosched_m);
+}
+
+/* Goroutines alive: created minus exited, summed over Ps. Racy snapshot. */
+uint64_t rg__goroutines(void)
+{
+    uint64_t created = 0, exited = 0;
+    for (int i = 0; i < rg__sched.nprocs; i++) {
+        exited += rg__load_rlx(&rg__sched.allp[i].ngexited);
+        created += rg__load_rlx(&rg__sched.allp[i].ngcreated);
+    }
+    return created > exited ? created - exited : 0;
 }
 
 uint64_t rg_id(void)

@@ -345,9 +345,9 @@ static struct g *stealwork(struct m *mp, int64_t now, bool *inherit)
     return NULL;
 }
 
-static void check_exiting(struct m *mp)
+static inline void check_exiting(struct m *mp)
 {
-    if (rg__load_acq(&rg__sched.exiting))
+    if (__builtin_expect(rg__load_acq(&rg__sched.exiting) != 0, 0))
         rg__mexit(mp);
 }
 
@@ -521,12 +521,18 @@ void rg__schedule(void)
 
     check_exiting(mp);
     struct p *pp = mp->p;
-    rg__add_rlx(&mp->schedtick, 1);
-    rg__store_rlx(&mp->running_since, 0);
+    /* single writer; the monitor only reads it */
+    rg__store_rlx(&mp->schedtick, rg__load_rlx(&mp->schedtick) + 1);
 
-    if (rg__poll_ready(mp, rg__runq_empty(pp) || (pp->schedtick & 7) == 0) &&
-        rg__poll(mp, 0, &q) > 0)
-        runq_putlist(pp, &q);
+    /* Batch submissions: flush queued SQEs only every 8th round or when
+       nothing else is runnable; reap whenever completions are there. */
+    int pr = rg__poll_ready(mp);
+    if (pr == RG_POLL_NOW ||
+        (pr == RG_POLL_QUEUED &&
+         ((pp->schedtick & 7) == 0 || rg__runq_empty(pp)))) {
+        if (rg__poll(mp, 0, &q) > 0)
+            runq_putlist(pp, &q);
+    }
 
     int64_t t0 = rg__load_rlx(&pp->timer0when);
     if (t0 != 0 && rg__nanotime() >= t0)
@@ -543,7 +549,6 @@ void rg__schedule(void)
         gp = findrunnable(mp, &inherit);
     if (mp->spinning)
         resetspinning(mp);
-    rg__store_rlx(&mp->running_since, rg__load_rlx(&rg__sched.coarsenow));
     rg__execute(gp, inherit);
 }
 
@@ -579,7 +584,7 @@ void rg__checkdead(void)
     for (int i = 0; i < rg__sched.nprocs; i++)
         if (!rg__runq_empty(&rg__sched.allp[i]))
             return;
-    if (rg__load_rlx(&rg__sched.ngoroutines) == 0)
+    if (rg__goroutines() == 0)
         return;
     static const char msg[] = "ringo: all goroutines are asleep - deadlock!\n\n";
     if (write(2, msg, sizeof(msg) - 1) < 0) {

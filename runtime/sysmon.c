@@ -52,7 +52,8 @@ static void *sysmon(void *arg)
         rg__unlock(&rg__sched.lock);
         for (struct m *mp = first; mp; mp = mp->alllink) {
             uint64_t tick = rg__load_rlx(&mp->schedtick);
-            if (tick != mp->sysmon_tick || rg__load_rlx(&mp->running_since) == 0) {
+            /* an M with no P is idle on its own ring and reaps it */
+            if (tick != mp->sysmon_tick || __atomic_load_n(&mp->p, __ATOMIC_RELAXED) == NULL) {
                 mp->sysmon_tick = tick;
                 mp->sysmon_when = now;
                 continue;

@@ -24,8 +24,9 @@ ENTRY(rg__gogo)
 	movq	RG_CTX_OFF_R12(%rsp), %r12
 	movq	RG_CTX_OFF_RBX(%rsp), %rbx
 	movq	RG_CTX_OFF_RBP(%rsp), %rbp
-	addq	$RG_CTX_OFF_PC, %rsp
-	ret
+	movq	RG_CTX_OFF_PC(%rsp), %rcx
+	addq	$RG_CTX_FRAME_SIZE, %rsp
+	jmpq	*%rcx
 END(rg__gogo)
 
 /*

@@ -63,6 +63,7 @@ static double sw_ns;
 
 static void bounce(struct g *gp)
 {
+    rg__san_switch_begin(gp->m->g0, gp, 1);
     setg(gp);
     rg__gogo(&gp->sched);
 }

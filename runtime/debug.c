@@ -84,16 +84,11 @@ void rg__valgrind_stack_register(void *lo, void *hi)
 #include <sanitizer/tsan_interface.h>
 #endif
 
-static size_t stack_size_of(struct g *gp)
-{
-    return gp->stack_hi - gp->stack_lo;
-}
-
 void rg__san_switch_begin(struct g *from, struct g *to, int from_dies)
 {
 #ifdef RG_ASAN
     __sanitizer_start_switch_fiber(from_dies ? NULL : &from->san_fake_stack,
-                                   (void *)to->stack_lo, stack_size_of(to));
+                                   (void *)to->stack_lo, to->stack_hi - to->stack_lo);
 #else
     (void)from, (void)from_dies;
 #endif

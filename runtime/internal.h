@@ -136,6 +136,7 @@ struct m {
        waitlock): there is no stack to put them on. Owner only. */
     bool (*waitcommit)(struct g *, void *);
     void *waitarg;
+    void (*mcallfn)(struct g *); /* sanitizer builds: mcall's fn */
 
     struct m *schedlink;     /* sched.midle list; sched.lock */
     struct m *alllink;       /* sched.allm list; sched.lock */

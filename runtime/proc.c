@@ -46,13 +46,37 @@ void rg__casgstatus(struct g *gp, uint32_t from, uint32_t to)
  * some M resumes it with gogo, possibly on another thread: nothing read
  * from thread-local storage before the call is valid after it.
  */
+#ifdef RG_SANITIZE
+/* In sanitizer builds g0 is entered through here, to finish the switch
+   (see debug.h) before running the mcall function. */
+static void mcall_san(void *arg)
+{
+    struct g *gp = arg;
+    struct m *mp = gp->m;
+    void (*fn)(struct g *) = mp->mcallfn;
+    rg__san_switch_end(mp->g0);
+    fn(gp);
+}
+#endif
+
+static inline void mcall_switch(struct g *gp, void (*fn)(struct g *),
+                                int dies)
+{
+    struct g *g0 = gp->m->g0;
+    setg(g0);
+    rg__san_switch_begin(gp, g0, dies);
+#ifdef RG_SANITIZE
+    gp->m->mcallfn = fn;
+    rg__mcall(&gp->sched, g0->sched.sp, mcall_san, gp);
+#else
+    rg__mcall(&gp->sched, g0->sched.sp, (void (*)(void *))fn, gp);
+#endif
+}
+
 void mcall(void (*fn)(struct g *))
 {
     struct g *gp = getg();
-    struct g *g0 = gp->m->g0;
-    setg(g0);
-    rg__san_switch_begin(gp, g0, 0);
-    rg__mcall(&gp->sched, g0->sched.sp, (void (*)(void *))fn, gp);
+    mcall_switch(gp, fn, 0);
     rg__san_switch_end(gp);
 }
 
@@ -195,11 +219,7 @@ static void goexit0(struct g *gp)
 
 void rg__goexit1(void)
 {
-    struct g *gp = getg();
-    struct g *g0 = gp->m->g0;
-    setg(g0);
-    rg__san_switch_begin(gp, g0, 1);
-    rg__mcall(&gp->sched, g0->sched.sp, (void (*)(void *))goexit0, gp);
+    mcall_switch(getg(), goexit0, 1);
     __builtin_unreachable();
 }
 

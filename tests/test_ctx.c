@@ -157,6 +157,7 @@ static long bounces;
 static void bounce(struct g *gp)
 {
     bounces++;
+    rg__san_switch_begin(gp->m->g0, gp, 1);
     setg(gp);
     rg__gogo(&gp->sched);
 }

@@ -95,7 +95,8 @@ void rg__acquirep(struct p *pp)
     struct m *mp = getm();
     if (mp->p || pp->m)
         rg__throw("acquirep: invalid P state");
-    mp->p = pp;
+    /* relaxed atomic: the monitor reads m->p to skip idle Ms */
+    __atomic_store_n(&mp->p, pp, __ATOMIC_RELAXED);
     pp->m = mp;
     pp->status = P_RUNNING;
 }
@@ -105,7 +106,7 @@ struct p *rg__releasep(void)
     struct m *mp = getm();
     struct p *pp = mp->p;
     pp->m = NULL;
-    mp->p = NULL;
+    __atomic_store_n(&mp->p, NULL, __ATOMIC_RELAXED);
     return pp;
 }
 

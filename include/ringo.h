@@ -99,6 +99,22 @@ RG_API uint64_t rg_id(void);
 /* rg_procs - number of Ps of the running runtime; 0 when none runs. */
 RG_API int rg_procs(void);
 
+/*
+ * rg_blocking - run fn(arg), a call that may block the thread (a blocking
+ * syscall, a C library that does its own I/O), on the calling goroutine
+ * without stopping the others.
+ *
+ * fn runs at once, on the caller's stack and thread. If it takes longer
+ * than ~20 us, the runtime's monitor hands the caller's P to another
+ * thread, so the other goroutines keep running; when fn returns, the
+ * goroutine continues on whatever P it can get. fn must not call ringo
+ * functions that block or yield.
+ *
+ * Returns 0 after fn returned, -EINVAL if fn is NULL, or -EPERM outside a
+ * goroutine (fn is not called).
+ */
+RG_API int rg_blocking(void (*fn)(void *), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

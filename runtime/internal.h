@@ -46,6 +46,8 @@ struct p;
  *               still be written through (I/O buffers, channel elements)
  *               by that party only.
  *   G_DEAD      exited; on a free list with its stack, or being reused.
+ *   G_SYSCALL   running a blocking call (rg_blocking) on its M, which has
+ *               given up its P (m->oldp remembers it). Owned by the M.
  */
 enum {
     G_IDLE = 0,
@@ -53,6 +55,7 @@ enum {
     G_RUNNING,
     G_WAITING,
     G_DEAD,
+    G_SYSCALL,
 };
 
 /* Run-queue link of a G. */
@@ -127,6 +130,7 @@ struct m {
     struct g *curg;          /* G running on this M, NULL on g0 */
     struct p *p;             /* attached P, NULL when idle */
     struct p *nextp;         /* P handed over by startm; sched.lock */
+    struct p *oldp;          /* P left in P_SYSCALL by rg_blocking */
     int id;
     bool spinning;           /* looking for work; see "Spinning Ms" */
     bool exiting;            /* leaving the schedule loop */
@@ -160,7 +164,10 @@ struct m {
 
 #define RUNQ_SIZE 256
 
-enum { P_IDLE = 0, P_RUNNING };
+/* P status. P_SYSCALL: its M is in a blocking call (rg_blocking) and may
+   take it back with a CAS to P_RUNNING; the monitor may instead CAS it to
+   P_IDLE and hand it to another M (see "Blocking calls" in syscall.c). */
+enum { P_IDLE = 0, P_RUNNING, P_SYSCALL };
 
 #define CACHE_LINE 64
 
@@ -169,10 +176,13 @@ enum { P_IDLE = 0, P_RUNNING };
    runnext that thieves CAS cost ~40% of spawn time across two Ps). */
 struct p {
     int id;
-    int status;              /* P_*; sched.lock when idle, owner otherwise */
+    _Atomic int status;      /* P_*; sched.lock when idle, CAS in syscall */
     struct p *link;          /* sched.pidle list; sched.lock */
     struct m *m;             /* M holding the P, or NULL */
-    uint32_t schedtick;      /* owner: bumped on every scheduled G */
+    _Atomic uint32_t schedtick;   /* owner: bumped on every scheduled G */
+    _Atomic uint32_t syscalltick; /* owner: bumped on every blocking call */
+    uint32_t sysmontick;     /* monitor only: schedtick/syscalltick seen */
+    int64_t sysmonwhen;      /* monitor only: when they last changed */
 
     /* Dead Gs with their stacks, reused by rg_go with no syscall. Owner. */
     struct g *gfree;
@@ -235,6 +245,7 @@ struct sched {
     rg_lock allglock;            /* every G ever created (dumps) */
     struct g *allg;
     _Atomic uint64_t goidgen;
+    _Atomic uint64_t ngforeign;  /* goroutines started by foreign threads */
 
     struct p *allp;              /* array of nprocs Ps */
     int nprocs;
@@ -329,6 +340,8 @@ void rg__goexit1(void) __attribute__((noreturn));
 void rg__casgstatus(struct g *gp, uint32_t from, uint32_t to);
 void rg__gfree_all(void);
 void rg__san_gentry(void *gp);
+void rg__foreign_quiesce(void);
+bool rg__running(void);
 uint64_t rg__goroutines(void);
 
 /* ---- park.c ---- */
@@ -350,6 +363,7 @@ void rg__globrunq_put(struct g *gp);
 void rg__globrunq_putbatch(struct gq *q);
 void rg__inject_glist(struct gq *q);
 void rg__checkdead(void);
+void rg__stopm(struct m *mp);
 void rg__stopall(void);
 
 /* ---- runq.c ---- */
@@ -357,6 +371,7 @@ void rg__runq_put(struct p *pp, struct g *gp, bool next);
 struct g *rg__runq_get(struct p *pp, bool *inherit);
 struct g *rg__runq_steal(struct p *pp, struct p *victim, bool stealrunnext);
 bool rg__runq_empty(struct p *pp);
+int rg__runq_grab_all(struct p *pp, struct gq *q);
 uint32_t rg__runq_len(struct p *pp);
 
 /* ---- timer.c ---- */
@@ -377,6 +392,9 @@ void rg__sigaltstack_init(struct m *mp);
 void rg__sigaltstack_fini(struct m *mp);
 void rg__signals_install(void);
 void rg__signals_restore(void);
+
+/* ---- syscall.c ---- */
+void rg__handoffp(struct p *pp);
 
 /* ---- sysmon.c ---- */
 int rg__sysmon_start(void);

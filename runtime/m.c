@@ -36,6 +36,13 @@
 __thread struct g *rg__tls_g __attribute__((tls_model("initial-exec")));
 long rg__tls_goff;
 
+/* The offset is fixed once the library is loaded: compute it then, so
+   getg() is valid on any thread, even before the first rg_run. */
+__attribute__((constructor)) static void tls_init(void)
+{
+    rg__tls_goff = (long)((char *)&rg__tls_g - rg__thread_pointer());
+}
+
 #define M_STACK_SIZE (512 * 1024)
 
 int64_t rg__nanotime(void)

@@ -17,8 +17,8 @@
  *
  * rg__ready(g, next) makes a G_WAITING G runnable on the current P
  * (runnext when next is true, so a woken partner runs next and inherits
- * the time slice) and wakes an idle P if one should help. The caller must
- * hold a P; threads without one use rg__inject_glist.
+ * the time slice) and wakes an idle P if one should help. Called from a
+ * thread with no P (a foreign thread), it queues the G globally.
  */
 #include "internal.h"
 
@@ -55,10 +55,17 @@ void rg__park(bool (*commit)(struct g *, void *), void *arg,
 
 void rg__ready(struct g *gp, bool next)
 {
-    struct m *mp = getg()->m;
+    struct g *self = getg();
     gp->waitreason = NULL;
     rg__casgstatus(gp, G_WAITING, G_RUNNABLE);
-    rg__runq_put(mp->p, gp, next);
+    if (!self || !self->m->p) {
+        /* a foreign thread (rg_chan_trysend...) or an M without a P */
+        rg__lock(&rg__sched.lock);
+        rg__globrunq_put(gp);
+        rg__unlock(&rg__sched.lock);
+    } else {
+        rg__runq_put(self->m->p, gp, next);
+    }
     rg__wakep();
 }
 

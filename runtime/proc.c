@@ -20,6 +20,7 @@
 #include "../include/ringo.h"
 
 #include <errno.h>
+#include <sched.h>
 
 #define GFREE_MAX 64
 #define GOID_BATCH 16
@@ -177,11 +178,87 @@ struct g *rg__newproc(void (*fn)(void *), void *arg, void *callerpc, int *err)
     return gp;
 }
 
+/*
+ * Foreign threads
+ * ===============
+ * A thread that is not one of the runtime's Ms may start goroutines while
+ * a runtime runs (rg_go). It has no P: the G is made from the global free
+ * list or a new stack, queued on the global run queue, and an idle P is
+ * woken. foreign_refs counts foreign calls in progress; rg_run waits for
+ * it to drop to zero before freeing anything, and a call that sees the
+ * runtime stopping backs out with -EPERM.
+ */
+static _Atomic int foreign_refs;
+
+static int go_foreign(void (*fn)(void *), void *arg, void *pc)
+{
+    rg__add_seq(&foreign_refs, 1);
+    if (!rg__running() || rg__load_seq(&rg__sched.exiting)) {
+        rg__sub_seq(&foreign_refs, 1);
+        return -EPERM;
+    }
+    struct g *gp = NULL;
+    rg__lock(&rg__sched.gflock);
+    struct g *batch = rg__sched.gfree;
+    if (batch) {
+        /* take one G off the head batch */
+        gp = batch;
+        if (batch->gfbatchn > 1) {
+            struct g *rest = batch->schedlink;
+            rest->gfbatch = batch->gfbatch;
+            rest->gfbatchn = batch->gfbatchn - 1;
+            rg__sched.gfree = rest;
+        } else {
+            rg__sched.gfree = batch->gfbatch;
+        }
+        rg__add_rlx(&rg__sched.ngfree, -1);
+    }
+    rg__unlock(&rg__sched.gflock);
+    int rc = 0;
+    if (!gp)
+        rc = rg__stack_alloc(&gp);
+    if (rc == 0) {
+        gp->goid = rg__add_rlx(&rg__sched.goidgen, 1) + 1;
+        gp->fn = fn;
+        gp->arg = arg;
+        gp->parent_goid = 0;
+        gp->gopc = pc;
+        gp->waitreason = NULL;
+        gp->waitfd = -1;
+        gp->param = NULL;
+        gp->m = NULL;
+        rg__san_g_create(gp);
+#ifdef RG_SANITIZE
+        rg__ctx_make(&gp->sched, (void *)gp->stack_hi, rg__san_gentry, gp);
+#else
+        rg__ctx_make(&gp->sched, (void *)gp->stack_hi, fn, arg);
+#endif
+        rg__add_rlx(&rg__sched.ngforeign, 1);
+        rg__store_rel(&gp->status, G_RUNNABLE);
+        rg__lock(&rg__sched.lock);
+        rg__globrunq_put(gp);
+        rg__unlock(&rg__sched.lock);
+        rg__wakep();
+    }
+    rg__sub_seq(&foreign_refs, 1);
+    return rc;
+}
+
+void rg__foreign_quiesce(void)
+{
+    while (rg__load_seq(&foreign_refs) > 0)
+        sched_yield();
+}
+
 int rg_go(void (*fn)(void *), void *arg)
 {
     struct g *self = getg();
-    if (!self || !self->m || self == self->m->g0 || !fn)
-        return fn ? -EPERM : -EINVAL;
+    if (!fn)
+        return -EINVAL;
+    if (!self)
+        return go_foreign(fn, arg, __builtin_return_address(0));
+    if (!self->m || self == self->m->g0)
+        return -EPERM;
     int err = 0;
     struct p *pp = self->m->p;
     if (!rg__newproc(fn, arg, __builtin_return_address(0), &err))
@@ -245,7 +322,7 @@ void rg_yield(void)
 /* Goroutines alive: created minus exited, summed over Ps. Racy snapshot. */
 uint64_t rg__goroutines(void)
 {
-    uint64_t created = 0, exited = 0;
+    uint64_t created = rg__load_rlx(&rg__sched.ngforeign), exited = 0;
     for (int i = 0; i < rg__sched.nprocs; i++) {
         exited += rg__load_rlx(&rg__sched.allp[i].ngexited);
         created += rg__load_rlx(&rg__sched.allp[i].ngcreated);

@@ -29,7 +29,8 @@
 #define MIN_STACK (16 * 1024)
 #define DEFAULT_RING 256
 
-static _Atomic int running;
+static _Atomic int running;   /* an rg_run is in progress */
+static _Atomic int accepting; /* ...and foreign threads may use it */
 
 static int default_procs(void)
 {
@@ -85,7 +86,6 @@ static void free_all(void)
 static int schedinit(const struct rg_config *cfg, struct m **m0p)
 {
     memset(&rg__sched, 0, sizeof(rg__sched));
-    rg__tls_goff = (long)((char *)&rg__tls_g - rg__thread_pointer());
     rg__sched.nprocs = cfg && cfg->procs ? cfg->procs : default_procs();
     size_t ss = cfg && cfg->stack_size ? cfg->stack_size : DEFAULT_STACK;
     if (ss < MIN_STACK)
@@ -136,7 +136,7 @@ int rg_run(void (*main_fn)(void *), void *arg, const struct rg_config *cfg)
     if (rc < 0)
         return rc;
     int expect = 0;
-    if (!rg__cas_seq(&running, &expect, 1))
+    if (getg() || !rg__cas_seq(&running, &expect, 1))
         return -EBUSY;
 
     struct m *m0;
@@ -158,10 +158,13 @@ int rg_run(void (*main_fn)(void *), void *arg, const struct rg_config *cfg)
         rc = -EAGAIN;
         goto out;
     }
+    rg__store_seq(&accepting, 1);
     if (setjmp(m0->exitbuf) == 0)
         rg__mstart(m0); /* never returns: mexit longjmps back here */
 
     rg__note_sleep(&rg__sched.exitnote, -1);
+    rg__store_seq(&accepting, 0);
+    rg__foreign_quiesce();
     rg__sysmon_stop();
     rc = rg__sched.exitcode;
 out:
@@ -185,6 +188,11 @@ uint64_t rg_now(void)
 int rg_procs(void)
 {
     return rg__load_rlx(&running) ? rg__sched.nprocs : 0;
+}
+
+bool rg__running(void)
+{
+    return rg__load_seq(&accepting) != 0;
 }
 
 static void sleep_wake(void *arg, uintptr_t seq)

@@ -146,7 +146,7 @@ static uint32_t runq_grab(struct p *pp, struct g *_Atomic *batch,
             struct g *next = rg__load_acq(&pp->runnext);
             if (!next)
                 return 0;
-            if (pp->status == P_RUNNING) {
+            if (rg__load_rlx(&pp->status) == P_RUNNING) {
                 /* pp's G is likely about to yield to runnext (a channel
                    handoff takes ~100ns); give it the chance instead of
                    bouncing the G between Ps. 3us is ~30x that. */
@@ -187,4 +187,23 @@ struct g *rg__runq_steal(struct p *pp, struct p *victim, bool stealrunnext)
         rg__throw("runq_steal: runq overflow");
     rg__store_rel(&pp->runqtail, tail + n); /* rel: publishes the batch */
     return gp;
+}
+
+/*
+ * runq_grab_all: move every G of pp's queue (runnext included) to q. For
+ * the monitor, which holds no P: it hands a hog's queued Gs to the global
+ * queue. Any thread. Returns the number moved.
+ */
+int rg__runq_grab_all(struct p *pp, struct gq *q)
+{
+    struct g *_Atomic batch[RUNQ_SIZE];
+    int total = 0;
+    for (;;) {
+        uint32_t n = runq_grab(pp, batch, 0, true);
+        if (n == 0)
+            return total;
+        for (uint32_t i = 0; i < n; i++)
+            gq_push(q, rg__load_rlx(&batch[i]));
+        total += (int)n;
+    }
 }

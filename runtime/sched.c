@@ -296,7 +296,7 @@ void rg__execute(struct g *gp, bool inherit)
     gp->m = mp;
     rg__casgstatus(gp, G_RUNNABLE, G_RUNNING);
     if (!inherit)
-        mp->p->schedtick++;
+        rg__store_rlx(&mp->p->schedtick, rg__load_rlx(&mp->p->schedtick) + 1);
     setg(gp);
     rg__san_switch_begin(mp->g0, gp, 1);
     rg__gogo(&gp->sched);
@@ -425,6 +425,18 @@ static void idle_park(struct m *mp)
 }
 
 /*
+ * stopm: park mp, which holds no P, until it gets one (idle_park), then
+ * run the scheduler. For an M that lost its P during a blocking call.
+ */
+void rg__stopm(struct m *mp)
+{
+    idle_park(mp);
+    if (!mp->p)
+        check_exiting(mp);
+    rg__schedule();
+}
+
+/*
  * findrunnable: find a G to run, stealing or parking as needed. Returns
  * holding a P. See the order at the top of this file.
  */
@@ -527,10 +539,10 @@ void rg__schedule(void)
 
     /* Batch submissions: flush queued SQEs only every 8th round or when
        nothing else is runnable; reap whenever completions are there. */
+    uint32_t tick = rg__load_rlx(&pp->schedtick);
     int pr = rg__poll_ready(mp);
     if (pr == RG_POLL_NOW ||
-        (pr == RG_POLL_QUEUED &&
-         ((pp->schedtick & 7) == 0 || rg__runq_empty(pp)))) {
+        (pr == RG_POLL_QUEUED && ((tick & 7) == 0 || rg__runq_empty(pp)))) {
         if (rg__poll(mp, 0, &q) > 0)
             runq_putlist(pp, &q);
     }
@@ -539,7 +551,7 @@ void rg__schedule(void)
     if (t0 != 0 && rg__nanotime() >= t0)
         rg__timer_check(pp, rg__nanotime(), NULL);
 
-    if (pp->schedtick % 61 == 0 && rg__load_rlx(&rg__sched.runqsize) > 0) {
+    if (tick % 61 == 0 && rg__load_rlx(&rg__sched.runqsize) > 0) {
         rg__lock(&rg__sched.lock);
         gp = globrunq_get(pp, 1);
         rg__unlock(&rg__sched.lock);

@@ -18,7 +18,14 @@
  *     in the CQ to be stolen (see "Ring discipline" in io/poll_uring.c).
  *  2. For each P whose earliest timer is over 1 ms overdue, wakes an idle
  *     P: its M steals and runs the overdue timers (stealwork in sched.c).
- *  3. Refreshes sched.coarsenow, the cheap clock used for wait stamps.
+ *  3. Retakes Ps left in P_SYSCALL for over 20us by an M in a blocking
+ *     call (rg_blocking), and hands them to other Ms (see "Blocking calls"
+ *     in syscall.c).
+ *  4. For each P whose G has run for over 10 ms without a scheduling
+ *     point (a CPU hog), moves the Gs queued behind it to the global queue
+ *     and starts idle Ps for them. The hog keeps its M and P: C code is
+ *     never preempted, but its queued peers move on.
+ *  5. Refreshes sched.coarsenow, the cheap clock used for wait stamps.
  *
  * So a readied G or an expired timer waits at most ~1 ms plus one monitor
  * period (<= 10 ms) while any P is idle.
@@ -29,8 +36,50 @@
 #include <stdio.h>
 
 #define STUCK_NS 1000000
+#define SYSCALL_NS 20000
+#define HOG_NS 10000000
 #define DELAY_MIN_US 20
 #define DELAY_MAX_US 10000
+
+/* Retake Ps from blocking calls and hogs (items 3 and 4 above). */
+static bool retake(int64_t now)
+{
+    bool did = false;
+    for (int i = 0; i < rg__sched.nprocs; i++) {
+        struct p *pp = &rg__sched.allp[i];
+        int st = rg__load_seq(&pp->status);
+        uint32_t tick = st == P_SYSCALL ? rg__load_rlx(&pp->syscalltick)
+                                        : rg__load_rlx(&pp->schedtick);
+        if (st == P_IDLE || tick != pp->sysmontick) {
+            pp->sysmontick = tick;
+            pp->sysmonwhen = now;
+            continue;
+        }
+        if (st == P_SYSCALL) {
+            if (now - pp->sysmonwhen < SYSCALL_NS)
+                continue;
+            int expect = P_SYSCALL;
+            if (rg__cas_seq(&pp->status, &expect, P_IDLE)) {
+                rg__handoffp(pp);
+                did = true;
+            }
+            continue;
+        }
+        if (now - pp->sysmonwhen < HOG_NS || rg__runq_empty(pp))
+            continue;
+        struct gq q = {0};
+        int n = rg__runq_grab_all(pp, &q);
+        if (n > 0) {
+            rg__lock(&rg__sched.lock);
+            rg__globrunq_putbatch(&q);
+            rg__unlock(&rg__sched.lock);
+            while (n-- > 0 && rg__load_seq(&rg__sched.npidle) > 0)
+                rg__startm(NULL, false);
+            did = true;
+        }
+    }
+    return did;
+}
 
 static void *sysmon(void *arg)
 {
@@ -66,6 +115,8 @@ static void *sysmon(void *arg)
                 did = true;
             }
         }
+        if (retake(now))
+            did = true;
         for (int i = 0; i < rg__sched.nprocs; i++) {
             int64_t w = rg__load_rlx(&rg__sched.allp[i].timer0when);
             if (w && now - w > STUCK_NS) {

@@ -49,8 +49,13 @@ struct rg_config {
                               the pages a goroutine touches. */
     unsigned ring_entries; /* submission queue entries of each thread's
                               io_uring. Default 256. */
-    int reserved[8];       /* must be zero */
+    unsigned flags;        /* RG_CONFIG_* below */
+    int reserved[7];       /* must be zero */
 };
+
+/* rg_config.flags: SIGQUIT prints every goroutine's stack and exits 2 (as
+   Go does). Also enabled by RINGO_TRACEBACK=1 in the environment. */
+#define RG_CONFIG_TRACEBACK 0x1
 
 /*
  * rg_run - boot the runtime and run main_fn(arg) as goroutine 1.
@@ -114,6 +119,48 @@ RG_API int rg_procs(void);
  * goroutine (fn is not called).
  */
 RG_API int rg_blocking(void (*fn)(void *), void *arg);
+
+/* ------------------------------------------------------------------ */
+/* Seeing inside                                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * rg_dump - write every live goroutine to fd, in the shape of Go's
+ * traceback: id, state or wait reason (with the fd of an I/O wait and how
+ * long it has waited), a symbolized stack trace of a parked goroutine
+ * (frame-pointer walk from its saved context), and the goroutine and code
+ * that created it. Goroutines running on another thread are listed
+ * without a trace. Any thread, while a runtime runs.
+ *
+ * Returns 0, -EBADF for a negative fd, or -EPERM when no runtime runs.
+ */
+RG_API int rg_dump(int fd);
+
+/* Runtime counters, summed over Ps and threads (a racy snapshot). */
+struct rg_stats {
+    uint64_t goroutines;         /* alive now */
+    uint64_t goroutines_created; /* since rg_run started */
+    uint64_t switches;           /* goroutines scheduled (execute) */
+    uint64_t steals;             /* successful steals from another P */
+    uint64_t parks;              /* goroutines parked (blocked) */
+    uint64_t threads;            /* Ms created */
+    uint64_t idle_threads;       /* Ms parked with nothing to run */
+    uint64_t io_submitted;       /* I/O operations submitted */
+    uint64_t io_completed;       /* I/O completions reaped */
+    uint64_t io_enters;          /* io_uring_enter system calls */
+    uint64_t stack_mapped;       /* bytes of stack address space reserved */
+    uint64_t stack_resident;     /* bytes of it in RAM (mincore) */
+    uint64_t reserved[8];
+};
+
+/*
+ * rg_stats - fill *st with the counters above. Any thread, while a runtime
+ * runs. stack_resident is computed with mincore(2) over every stack arena
+ * and costs a system call per arena.
+ *
+ * Returns 0, -EINVAL for a NULL st, or -EPERM when no runtime runs.
+ */
+RG_API int rg_stats(struct rg_stats *st);
 
 #ifdef __cplusplus
 }

@@ -81,6 +81,9 @@ int rg__poll_ready(struct m *mp);
 void rg__poll_break(struct m *mp);
 int rg__poll_steal(struct m *mp, struct gq *ready);
 int64_t rg__poll_inflight(void);
+/* Counters for rg_stats. Any thread. */
+void rg__poll_stats(uint64_t *submitted, uint64_t *completed,
+                    uint64_t *enters);
 
 /*
  * For io/: get an SQE on the current M's ring for op (user_data is set),

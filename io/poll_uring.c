@@ -66,6 +66,16 @@ static struct {
 } uring;
 
 static _Atomic int64_t ninflight;
+/* rg_stats counters: operations submitted and completed, and calls into
+   the kernel (io_uring_enter). Relaxed: they order nothing. */
+static _Atomic uint64_t nsubmitted, ncompleted, nenters;
+
+void rg__poll_stats(uint64_t *submitted, uint64_t *completed, uint64_t *enters)
+{
+    *submitted = rg__load_rlx(&nsubmitted);
+    *completed = rg__load_rlx(&ncompleted);
+    *enters = rg__load_rlx(&nenters);
+}
 
 int64_t rg__poll_inflight(void)
 {
@@ -189,6 +199,7 @@ static void dispatch(struct pollm *pm, struct io_uring_cqe *cqe,
     if (!(cqe->flags & IORING_CQE_F_MORE)) {
         rg__sub_seq(&pm->inflight, 1);
         rg__sub_seq(&ninflight, 1);
+        rg__add_rlx(&ncompleted, 1);
     }
     if (op->complete)
         op->complete(op, cqe->res, cqe->flags, ready);
@@ -215,6 +226,7 @@ static int reap(struct pollm *pm, struct gq *ready)
 static void submit(struct pollm *pm, struct gq *ready)
 {
     for (;;) {
+        rg__add_rlx(&nenters, 1);
         int rc = io_uring_submit(&pm->ring);
         if (rc >= 0 || rc == -EINTR)
             return;
@@ -255,11 +267,15 @@ int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
             submit(pm, ready);
         else if (IO_URING_READ_ONCE(*pm->ring.sq.kflags) &
                  (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))
+        {
+            rg__add_rlx(&nenters, 1);
             io_uring_get_events(&pm->ring);
+        }
     } else {
         struct io_uring_cqe *cqe;
         struct __kernel_timespec ts = {.tv_sec = ns / 1000000000,
                                        .tv_nsec = ns % 1000000000};
+        rg__add_rlx(&nenters, 1);
         int rc = io_uring_submit_and_wait_timeout(&pm->ring, &cqe, 1,
                                                   ns > 0 ? &ts : NULL, NULL);
         if (rc == -EBUSY) {
@@ -336,6 +352,7 @@ struct io_uring_sqe *rg__poll_sqe(struct rg__pollop *op)
     op->g = getg();
     rg__add_rlx(&pm->inflight, 1);
     rg__add_seq(&ninflight, 1);
+    rg__add_rlx(&nsubmitted, 1);
     return sqe;
 }
 

@@ -17,43 +17,6 @@
 #endif
 #endif
 
-static const char *status_name(uint32_t s)
-{
-    switch (s) {
-    case G_IDLE:
-        return "idle";
-    case G_RUNNABLE:
-        return "runnable";
-    case G_RUNNING:
-        return "running";
-    case G_WAITING:
-        return "waiting";
-    case G_DEAD:
-        return "dead";
-    }
-    return "?";
-}
-
-/* Print one line per live goroutine: "goroutine N [reason]:". */
-void rg__dump_goroutines(int fd)
-{
-    char line[256];
-    for (struct g *gp = rg__sched.allg; gp; gp = gp->alllink) {
-        uint32_t st = rg__load_acq(&gp->status);
-        if (st == G_DEAD || st == G_IDLE)
-            continue;
-        const char *why = st == G_WAITING && gp->waitreason ? gp->waitreason
-                                                             : status_name(st);
-        int n = snprintf(line, sizeof(line), "goroutine %llu [%s]:\n",
-                         (unsigned long long)gp->goid, why);
-        if (gp->waitfd >= 0 && st == G_WAITING)
-            n = snprintf(line, sizeof(line), "goroutine %llu [%s, fd %d]:\n",
-                         (unsigned long long)gp->goid, why, gp->waitfd);
-        if (n > 0 && write(fd, line, (size_t)n) < 0)
-            return;
-    }
-}
-
 void rg__throw(const char *msg)
 {
     char buf[512];

@@ -191,6 +191,8 @@ struct p {
     /* Goroutines created and exited on this P: owner writes, anyone may
        read (rg__goroutines sums them). Per P so spawning shares no line. */
     _Atomic uint64_t ngcreated, ngexited;
+    /* Statistics (rg_stats): owner writes, anyone reads. */
+    _Atomic uint64_t nexec, nsteal, npark;
 
     /* Lock-free local run queue, see "Run queues" in runtime/runq.c.
        Consumed by anyone at the head (CAS), written by the owner at the
@@ -386,12 +388,18 @@ void rg__timer_free(struct p *pp);
 int rg__stack_alloc(struct g **gpp);
 void rg__stack_free_all(void);
 size_t rg__stack_mapped(void);
+size_t rg__stack_resident(void);
 bool rg__stack_guard_madvise(void);
 int rg__stack_init(size_t size);
 void rg__sigaltstack_init(struct m *mp);
 void rg__sigaltstack_fini(struct m *mp);
 void rg__signals_install(void);
 void rg__signals_restore(void);
+
+/* ---- traceback.c, symtab.c ---- */
+void rg__traceback_install(bool want);
+void rg__traceback_restore(void);
+void rg__symbolize(uintptr_t pc, char *buf, size_t len);
 
 /* ---- syscall.c ---- */
 void rg__handoffp(struct p *pp);

@@ -26,6 +26,8 @@ static void park_m(struct g *gp)
 {
     struct m *mp = getg()->m;
     rg__casgstatus(gp, G_RUNNING, G_WAITING);
+    struct p *pp = mp->p;
+    rg__store_rlx(&pp->npark, rg__load_rlx(&pp->npark) + 1);
     mp->curg = NULL;
     gp->m = NULL;
     bool (*commit)(struct g *, void *) = mp->waitcommit;

@@ -57,6 +57,8 @@ static int check_config(const struct rg_config *cfg)
         return -EINVAL;
     if (cfg->ring_entries > 32768)
         return -EINVAL;
+    if (cfg->flags & ~(unsigned)RG_CONFIG_TRACEBACK)
+        return -EINVAL;
     for (size_t i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
         if (cfg->reserved[i])
             return -EINVAL;
@@ -148,6 +150,7 @@ int rg_run(void (*main_fn)(void *), void *arg, const struct rg_config *cfg)
     }
     rg__sigaltstack_init(m0);
     rg__signals_install();
+    rg__traceback_install(cfg && (cfg->flags & RG_CONFIG_TRACEBACK));
 
     int err = 0;
     if (!rg__newproc(main_fn, arg, __builtin_return_address(0), &err)) {
@@ -168,6 +171,7 @@ int rg_run(void (*main_fn)(void *), void *arg, const struct rg_config *cfg)
     rg__sysmon_stop();
     rc = rg__sched.exitcode;
 out:
+    rg__traceback_restore();
     rg__signals_restore();
     rg__sigaltstack_fini(m0);
     if (m0->poll)

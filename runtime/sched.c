@@ -295,8 +295,10 @@ void rg__execute(struct g *gp, bool inherit)
     mp->curg = gp;
     gp->m = mp;
     rg__casgstatus(gp, G_RUNNABLE, G_RUNNING);
+    struct p *pp = mp->p;
+    rg__store_rlx(&pp->nexec, rg__load_rlx(&pp->nexec) + 1);
     if (!inherit)
-        rg__store_rlx(&mp->p->schedtick, rg__load_rlx(&mp->p->schedtick) + 1);
+        rg__store_rlx(&pp->schedtick, rg__load_rlx(&pp->schedtick) + 1);
     setg(gp);
     rg__san_switch_begin(mp->g0, gp, 1);
     rg__gogo(&gp->sched);
@@ -338,6 +340,7 @@ static struct g *stealwork(struct m *mp, int64_t now, bool *inherit)
             }
             struct g *gp = rg__runq_steal(pp, victim, last);
             if (gp) {
+                rg__store_rlx(&pp->nsteal, rg__load_rlx(&pp->nsteal) + 1);
                 *inherit = false;
                 return gp;
             }
@@ -598,6 +601,20 @@ void rg__checkdead(void)
         if (!rg__runq_empty(&rg__sched.allp[i]))
             return;
     if (rg__goroutines() == 0)
+        return;
+    /* Last, since it walks every G: a G can be runnable yet in no queue
+       for a moment (the monitor moving a hog's queue to the global one,
+       inject_glist marking Gs runnable before it takes sched.lock, which
+       we hold). It will run: not a deadlock. Lock order: sched.lock,
+       then allglock. */
+    bool runnable = false;
+    rg__lock(&rg__sched.allglock);
+    for (struct g *gp = rg__sched.allg; gp && !runnable; gp = gp->alllink) {
+        uint32_t st = rg__load_acq(&gp->status); /* acq: casgstatus's rel */
+        runnable = st != G_WAITING && st != G_DEAD && st != G_IDLE;
+    }
+    rg__unlock(&rg__sched.allglock);
+    if (runnable)
         return;
     static const char msg[] = "ringo: all goroutines are asleep - deadlock!\n\n";
     if (write(2, msg, sizeof(msg) - 1) < 0) {

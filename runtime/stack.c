@@ -180,6 +180,27 @@ int rg__stack_alloc(struct g **gpp)
     return 0;
 }
 
+/* Bytes of stack arenas resident in RAM (mincore over every arena). */
+size_t rg__stack_resident(void)
+{
+    size_t resident = 0;
+    unsigned char vec[4096];
+    rg__lock(&stk.lock);
+    for (struct stack_arena *a = stk.arenas; a; a = a->next) {
+        for (size_t off = 0; off < a->size; off += sizeof(vec) * PAGE) {
+            size_t len = a->size - off;
+            if (len > sizeof(vec) * PAGE)
+                len = sizeof(vec) * PAGE;
+            if (mincore(a->base + off, len, vec) < 0)
+                continue;
+            for (size_t i = 0; i < (len + PAGE - 1) / PAGE; i++)
+                resident += (vec[i] & 1) * PAGE;
+        }
+    }
+    rg__unlock(&stk.lock);
+    return resident;
+}
+
 /* Unmap every arena (runtime shutdown, after every M has left). */
 void rg__stack_free_all(void)
 {

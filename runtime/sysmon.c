@@ -26,6 +26,9 @@
  *     and starts idle Ps for them. The hog keeps its M and P: C code is
  *     never preempted, but its queued peers move on.
  *  5. Refreshes sched.coarsenow, the cheap clock used for wait stamps.
+ *  6. Prints the scheduler trace when RINGO_DEBUG=schedtrace=MS asks for
+ *     it (Go's GODEBUG=schedtrace): one SCHED line every MS milliseconds,
+ *     and with scheddetail=1 a line per P, M and G.
  *
  * So a readied G or an expired timer waits at most ~1 ms plus one monitor
  * period (<= 10 ms) while any P is idle.
@@ -34,12 +37,102 @@
 #include "../io/poll.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define STUCK_NS 1000000
 #define SYSCALL_NS 20000
 #define HOG_NS 10000000
 #define DELAY_MIN_US 20
 #define DELAY_MAX_US 10000
+
+/* ---- scheduler trace ---- */
+
+static int64_t trace_ns;  /* schedtrace period, 0: off */
+static bool trace_detail; /* scheddetail=1 */
+static int64_t trace_start, trace_next;
+
+static void parse_debug(void)
+{
+    trace_ns = 0;
+    trace_detail = false;
+    const char *env = getenv("RINGO_DEBUG");
+    if (!env)
+        return;
+    const char *t = strstr(env, "schedtrace=");
+    if (t)
+        trace_ns = strtoll(t + strlen("schedtrace="), NULL, 10) * 1000000;
+    const char *d = strstr(env, "scheddetail=");
+    if (d)
+        trace_detail = atoi(d + strlen("scheddetail=")) != 0;
+}
+
+static void schedtrace(int64_t now)
+{
+    char buf[4096];
+    int n, nidle = 0, nspin, nmidle, mcount;
+    int64_t ntimers = 0;
+    rg__lock(&rg__sched.lock);
+    nmidle = rg__sched.nmidle;
+    mcount = rg__sched.mcount;
+    int gq = rg__sched.runq.n;
+    rg__unlock(&rg__sched.lock);
+    nidle = rg__load_rlx(&rg__sched.npidle);
+    nspin = rg__load_rlx(&rg__sched.nmspinning);
+    for (int i = 0; i < rg__sched.nprocs; i++)
+        ntimers += __atomic_load_n(&rg__sched.allp[i].ntimers, __ATOMIC_RELAXED);
+    n = snprintf(buf, sizeof(buf),
+                 "SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%d "
+                 "spinningthreads=%d idlethreads=%d runqueue=%d [",
+                 (long long)((now - trace_start) / 1000000), rg__sched.nprocs,
+                 nidle, mcount, nspin, nmidle, gq);
+    for (int i = 0; i < rg__sched.nprocs && n < (int)sizeof(buf) - 64; i++)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%u", i ? " " : "",
+                      rg__runq_len(&rg__sched.allp[i]));
+    n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+                  "] pending_io=%lld timers=%lld goroutines=%llu\n",
+                  (long long)rg__poll_inflight(), (long long)ntimers,
+                  (unsigned long long)rg__goroutines());
+    if (write(2, buf, (size_t)n) < 0)
+        return;
+    if (!trace_detail)
+        return;
+    for (int i = 0; i < rg__sched.nprocs; i++) {
+        struct p *pp = &rg__sched.allp[i];
+        struct m *mp = __atomic_load_n(&pp->m, __ATOMIC_RELAXED);
+        n = snprintf(buf, sizeof(buf),
+                     "  P%d: status=%d schedtick=%u syscalltick=%u m=%d "
+                     "runqsize=%u gfreecnt=%d timers=%d\n",
+                     i, rg__load_rlx(&pp->status), rg__load_rlx(&pp->schedtick),
+                     rg__load_rlx(&pp->syscalltick), mp ? mp->id : -1,
+                     rg__runq_len(pp), __atomic_load_n(&pp->gfreecnt, __ATOMIC_RELAXED),
+                     __atomic_load_n(&pp->ntimers, __ATOMIC_RELAXED));
+        if (write(2, buf, (size_t)n) < 0)
+            return;
+    }
+    for (struct m *mp = rg__sched.allm; mp; mp = mp->alllink) {
+        struct p *pp = __atomic_load_n(&mp->p, __ATOMIC_RELAXED);
+        struct g *cg = __atomic_load_n(&mp->curg, __ATOMIC_RELAXED);
+        n = snprintf(buf, sizeof(buf),
+                     "  M%d: p=%d curg=%lld spinning=%d idle=%d\n", mp->id,
+                     pp ? pp->id : -1, cg ? (long long)cg->goid : -1LL,
+                     (int)__atomic_load_n(&mp->spinning, __ATOMIC_RELAXED),
+                     (int)__atomic_load_n(&mp->idle, __ATOMIC_RELAXED));
+        if (write(2, buf, (size_t)n) < 0)
+            return;
+    }
+    for (struct g *gp = rg__sched.allg; gp; gp = gp->alllink) {
+        uint32_t st = rg__load_rlx(&gp->status);
+        if (st == G_DEAD)
+            continue;
+        const char *why = __atomic_load_n(&gp->waitreason, __ATOMIC_RELAXED);
+        n = snprintf(buf, sizeof(buf), "  G%llu: status=%u(%s)\n",
+                     (unsigned long long)gp->goid, st, why ? why : "");
+        if (write(2, buf, (size_t)n) < 0)
+            return;
+    }
+}
 
 /* Retake Ps from blocking calls and hogs (items 3 and 4 above). */
 static bool retake(int64_t now)
@@ -86,12 +179,27 @@ static void *sysmon(void *arg)
     (void)arg;
     int64_t delay = DELAY_MIN_US;
     int idle = 0;
+    parse_debug();
+    trace_start = trace_next = rg__nanotime();
     while (!rg__load_acq(&rg__sched.exiting)) {
-        rg__note_sleep(&rg__sched.sysmon_note, delay * 1000);
+        int64_t sleep_ns = delay * 1000;
+        if (trace_ns) {
+            int64_t left = trace_next - rg__nanotime();
+            if (left < sleep_ns)
+                sleep_ns = left > 0 ? left : 0;
+        }
+        if (sleep_ns > 0)
+            rg__note_sleep(&rg__sched.sysmon_note, sleep_ns);
         if (rg__load_acq(&rg__sched.exiting))
             break;
         int64_t now = rg__nanotime();
         rg__store_rlx(&rg__sched.coarsenow, now);
+        if (trace_ns && now >= trace_next) {
+            schedtrace(now);
+            trace_next += trace_ns;
+            if (trace_next < now)
+                trace_next = now + trace_ns;
+        }
         bool did = false;
 
         /* Ms are never freed while the runtime runs: walking allm

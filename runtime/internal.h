@@ -364,6 +364,7 @@ void rg__pidleput(struct p *pp);
 void rg__globrunq_put(struct g *gp);
 void rg__globrunq_putbatch(struct gq *q);
 void rg__inject_glist(struct gq *q);
+void rg__inject_local(struct p *pp, struct gq *q);
 void rg__checkdead(void);
 void rg__stopm(struct m *mp);
 void rg__stopall(void);

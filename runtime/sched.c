@@ -116,7 +116,7 @@ static void mput(struct m *mp)
 {
     mp->schedlink = rg__sched.midle;
     rg__sched.midle = mp;
-    mp->idle = true;
+    __atomic_store_n(&mp->idle, true, __ATOMIC_RELAXED); /* monitor reads */
     rg__sched.nmidle++;
 }
 
@@ -126,7 +126,7 @@ static void mremove(struct m *mp)
     while (*pp != mp)
         pp = &(*pp)->schedlink;
     *pp = mp->schedlink;
-    mp->idle = false;
+    __atomic_store_n(&mp->idle, false, __ATOMIC_RELAXED);
     rg__sched.nmidle--;
     if (rg__sched.timerm == mp) {
         rg__sched.timerm = NULL;
@@ -305,7 +305,7 @@ void rg__execute(struct g *gp, bool inherit)
 }
 
 /* Put the Gs readied by the poller on pp's queue. */
-static void runq_putlist(struct p *pp, struct gq *q)
+void rg__inject_local(struct p *pp, struct gq *q)
 {
     struct g *gp;
     while ((gp = gq_pop(q))) {
@@ -398,7 +398,7 @@ static void idle_park(struct m *mp)
             mp->nextp = NULL;
             rg__unlock(&rg__sched.lock);
             rg__acquirep(pp);
-            runq_putlist(pp, &q);
+            rg__inject_local(pp, &q);
             return;
         }
         bool due = rg__sched.timerm == mp &&
@@ -411,7 +411,7 @@ static void idle_park(struct m *mp)
                 rg__acquirep(pp);
                 if (q.n > 1)
                     rg__wakep();
-                runq_putlist(pp, &q);
+                rg__inject_local(pp, &q);
                 return;
             }
             if (due) { /* every P is busy: their Ms run the timers */
@@ -465,7 +465,7 @@ top:
         }
     }
     if (rg__poll(mp, 0, &q) > 0) {
-        runq_putlist(pp, &q);
+        rg__inject_local(pp, &q);
         if ((gp = rg__runq_get(pp, inherit)))
             return gp;
     }
@@ -547,7 +547,7 @@ void rg__schedule(void)
     if (pr == RG_POLL_NOW ||
         (pr == RG_POLL_QUEUED && ((tick & 7) == 0 || rg__runq_empty(pp)))) {
         if (rg__poll(mp, 0, &q) > 0)
-            runq_putlist(pp, &q);
+            rg__inject_local(pp, &q);
     }
 
     int64_t t0 = rg__load_rlx(&pp->timer0when);

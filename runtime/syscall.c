@@ -35,6 +35,7 @@
  */
 #include "internal.h"
 #include "../include/ringo.h"
+#include "../io/poll.h"
 
 #include <errno.h>
 
@@ -44,6 +45,13 @@ static void entersyscall(struct g *gp)
 {
     struct m *mp = gp->m;
     struct p *pp = mp->p;
+    /* Submit what this M queued (the kernel must see it before the M
+       blocks), and keep what already completed on this P. */
+    if (rg__poll_ready(mp) != RG_POLL_IDLE) {
+        struct gq q = {0};
+        rg__poll(mp, 0, &q);
+        rg__inject_local(pp, &q);
+    }
     rg__casgstatus(gp, G_RUNNING, G_SYSCALL);
     gp->waitreason = "blocking call";
     rg__store_rlx(&pp->syscalltick, rg__load_rlx(&pp->syscalltick) + 1);

@@ -209,8 +209,10 @@ static void *sysmon(void *arg)
         rg__unlock(&rg__sched.lock);
         for (struct m *mp = first; mp; mp = mp->alllink) {
             uint64_t tick = rg__load_rlx(&mp->schedtick);
-            /* an M with no P is idle on its own ring and reaps it */
-            if (tick != mp->sysmon_tick || __atomic_load_n(&mp->p, __ATOMIC_RELAXED) == NULL) {
+            /* an idle M sleeps on its own ring and reaps it itself; an M
+               in a blocking call (no P either) does not */
+            if (tick != mp->sysmon_tick ||
+                __atomic_load_n(&mp->idle, __ATOMIC_RELAXED)) {
                 mp->sysmon_tick = tick;
                 mp->sysmon_when = now;
                 continue;

@@ -207,19 +207,32 @@ static void dispatch(struct pollm *pm, struct io_uring_cqe *cqe,
         rg__pollop_complete(op, cqe->res, cqe->flags, ready);
 }
 
-/* Consume every CQE present. cqlock held. */
-static int reap(struct pollm *pm, struct gq *ready)
+/*
+ * Consume the CQEs present. cqlock held. A thief (the monitor) stops at the
+ * first wakeup CQE and leaves it in place: the owner may be about to wait
+ * on its ring for exactly that CQE (an idle M that was just handed a P),
+ * and consuming it would leave the owner asleep forever.
+ */
+static int reap_cq(struct pollm *pm, struct gq *ready, bool thief)
 {
     struct io_uring_cqe *cqe;
     unsigned head, n = 0;
     int before = ready->n;
     io_uring_for_each_cqe(&pm->ring, head, cqe)
     {
+        if (thief && (cqe->user_data == TAG_WAKE ||
+                      cqe->user_data == TAG_EVENTFD))
+            break;
         dispatch(pm, cqe, ready);
         n++;
     }
     io_uring_cq_advance(&pm->ring, n);
     return ready->n - before;
+}
+
+static int reap(struct pollm *pm, struct gq *ready)
+{
+    return reap_cq(pm, ready, false);
 }
 
 /* Submit queued SQEs; on -EBUSY (CQ backlog) reap and retry. Owner. */
@@ -295,7 +308,7 @@ int rg__poll_steal(struct m *mp, struct gq *ready)
     struct pollm *pm = mp->poll;
     if (!pm || !io_uring_cq_ready(&pm->ring) || !rg__trylock(&pm->cqlock))
         return 0;
-    int n = reap(pm, ready);
+    int n = reap_cq(pm, ready, true);
     rg__unlock(&pm->cqlock);
     return n;
 }

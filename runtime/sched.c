@@ -363,6 +363,7 @@ static inline void check_exiting(struct m *mp)
 static void idle_park(struct m *mp)
 {
     struct gq q = {0};
+    bool gave_up = false; /* left the timer role: every P was busy */
     rg__lock(&rg__sched.lock);
     mput(mp);
     rg__checkdead();
@@ -375,7 +376,7 @@ static void idle_park(struct m *mp)
             return;
         }
         int64_t timeout = -1;
-        if (!rg__sched.timerm || rg__sched.timerm == mp) {
+        if (!gave_up && (!rg__sched.timerm || rg__sched.timerm == mp)) {
             int64_t until = rg__timer_earliest();
             if (until) {
                 rg__sched.timerm = mp;
@@ -389,8 +390,10 @@ static void idle_park(struct m *mp)
         }
         rg__unlock(&rg__sched.lock);
 
-        if (timeout != 0)
+        if (timeout != 0) {
             rg__poll(mp, timeout, &q);
+            gave_up = false;
+        }
 
         rg__lock(&rg__sched.lock);
         if (mp->nextp) {
@@ -414,9 +417,14 @@ static void idle_park(struct m *mp)
                 rg__inject_local(pp, &q);
                 return;
             }
-            if (due) { /* every P is busy: their Ms run the timers */
+            if (due) {
+                /* Every P is busy: their Ms run expired timers in
+                   schedule(), and the monitor wakes an M for overdue ones.
+                   Sleep without a timeout until something happens, rather
+                   than spin on a deadline already passed. */
                 rg__sched.timerm = NULL;
                 rg__sched.pollUntil = 0;
+                gave_up = true;
             }
             if (q.n > 0) {
                 for (struct g *gp = q.head; gp; gp = gp->schedlink)

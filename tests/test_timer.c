@@ -12,7 +12,8 @@ static void wait_count(long want)
 {
     uint64_t deadline = rg_now() + 30ull * 1000000000;
     while (atomic_load(&done_count) < want) {
-        ck_assert_msg(rg_now() < deadline, "timed out");
+        ck_assert_msg(rg_now() < deadline, "timed out at %ld of %ld",
+                      atomic_load(&done_count), want);
         rg_sleep(1000000);
     }
 }
@@ -149,6 +150,29 @@ START_TEST(timer_not_stranded_by_spinner)
 }
 END_TEST
 
+/* Regression: 10k sleepers plus a main that polls with 1 ms sleeps, over
+   many runs. Once lost an idle M's wakeup (the monitor consumed the wake
+   CQE from the M's ring) and spun an idle M on a past timer deadline. */
+static void storm_main(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 10000; i++)
+        rg_go(short_sleeper, NULL);
+    wait_count(10000);
+}
+
+START_TEST(sleeper_storm_many_runs)
+{
+    for (int run = 0; run < 30; run++) {
+        atomic_store(&done_count, 0);
+        atomic_store(&early, 0);
+        t_run(storm_main, NULL, 2);
+        ck_assert_int_eq(atomic_load(&done_count), 10000);
+        ck_assert_int_eq(atomic_load(&early), 0);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("timer");
@@ -158,6 +182,7 @@ int main(void)
     tcase_add_test(tc, many_concurrent_sleepers);
     tcase_add_test(tc, lone_sleeper_wakes);
     tcase_add_test(tc, timer_not_stranded_by_spinner);
+    tcase_add_test(tc, sleeper_storm_many_runs);
     suite_add_tcase(s, tc);
     return t_main(s);
 }

@@ -3,8 +3,9 @@
  * points that switch between contexts. Included by C and by the .S files.
  *
  * A context is a single stack pointer. Everything else a switch must keep
- * (the callee-saved registers, MXCSR and the x87 control word, and the
- * address to resume at) is pushed on the stack that is being left, so a
+ * (the callee-saved registers, the floating-point control state: MXCSR and
+ * the x87 control word, or FPCR, and the address to resume at) is pushed
+ * on the stack that is being left, so a
  * suspended goroutine costs sizeof(struct rg_gobuf) outside its own stack.
  *
  * The model is the Go runtime's gobuf/gogo/mcall:
@@ -45,18 +46,36 @@
 #define RG_CTX_OFF_RBX 40
 #define RG_CTX_OFF_RBP 48
 #define RG_CTX_OFF_PC 56
+/* rg__goexit + this is the return address of a goroutine's first frame. */
+#define RG_CTX_GOEXIT_RA 1
 #elif defined(__aarch64__)
 /*
- * aarch64 frame saved by rg__mcall, from the saved sp upwards:
+ * aarch64 (AAPCS64) frame saved by rg__mcall, from the saved sp upwards.
+ * x29/x30 come first, so the saved sp points at an ordinary frame record
+ * (fp, lr) and rg__mcall allocates the frame with that one store:
  *
- *   sp+0    x19 x20, sp+16 x21 x22, sp+32 x23 x24, sp+48 x25 x26,
- *   sp+64   x27 x28, sp+80 x29 (fp) x30 (lr: where rg__gogo resumes),
- *   sp+96   d8 d9, sp+112 d10 d11, sp+128 d12 d13, sp+144 d14 d15,
- *   sp+160  fpcr, padding
+ *   sp+0    x29 (fp)  <- frame pointer of the suspended code (dumps walk it)
+ *   sp+8    x30 (lr)  <- where rg__gogo resumes
+ *   sp+16   x19 x20, sp+32 x21 x22, sp+48 x23 x24, sp+64 x25 x26,
+ *   sp+80   x27 x28
+ *   sp+96   d8 d9, sp+112 d10 d11, sp+128 d12 d13, sp+144 d14 d15
+ *   sp+160  FPCR (rounding mode, FZ, DN, trap enables), padding to 16
  */
 #define RG_CTX_FRAME_SIZE 176
-#define RG_CTX_OFF_RBP 80 /* x29, the frame pointer */
-#define RG_CTX_OFF_PC 88  /* x30, the resume address */
+#define RG_CTX_OFF_RBP 0 /* x29, the frame pointer */
+#define RG_CTX_OFF_PC 8  /* x30, the resume address */
+#define RG_CTX_OFF_X19 16
+#define RG_CTX_OFF_X21 32
+#define RG_CTX_OFF_X23 48
+#define RG_CTX_OFF_X25 64
+#define RG_CTX_OFF_X27 80
+#define RG_CTX_OFF_D8 96
+#define RG_CTX_OFF_D10 112
+#define RG_CTX_OFF_D12 128
+#define RG_CTX_OFF_D14 144
+#define RG_CTX_OFF_FPCR 160
+/* rg__goexit + this is the return address of a goroutine's first frame. */
+#define RG_CTX_GOEXIT_RA 4
 #else
 #error "ringo: unsupported architecture"
 #endif

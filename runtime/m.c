@@ -88,8 +88,11 @@ struct m *rg__allocm(void)
  */
 __attribute__((noinline, no_sanitize_address)) static void mstart1(struct m *mp)
 {
-    /* save(): g0 restarts at the caller's stack pointer at the call, which
-       is 16 bytes above our frame pointer (return address, saved rbp). */
+    /* save(): g0 restarts at or below the caller's stack pointer at the
+       call: 16 bytes above our frame pointer on x86-64 (past the return
+       address and saved rbp), inside our own dead frame on aarch64 (whose
+       frame record sits at the bottom of the frame). 16-byte aligned on
+       both. */
     mp->g0->sched.sp = (char *)__builtin_frame_address(0) + 16;
 
     if (!mp->is_m0) {

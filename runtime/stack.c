@@ -41,6 +41,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -48,10 +49,13 @@
 #define MADV_GUARD_INSTALL 102 /* Linux 6.13; absent from older headers */
 #endif
 
-#define PAGE 4096
+/* The page size, read once (4 KiB on x86-64; 4, 16 or 64 KiB on arm64):
+   guards and blocks are whole pages. */
+static size_t page_size;
+#define PAGE page_size
 #define ARENA_MIN 16   /* stacks in the first arena */
 #define ARENA_MAX 1024 /* arenas double up to this many stacks */
-#define SIGSTACK_SIZE (64 * 1024)
+#define SIGSTACK_MIN (64 * 1024)
 
 struct stack_arena {
     struct stack_arena *next;
@@ -85,6 +89,9 @@ static bool probe_guard_install(void)
 
 int rg__stack_init(size_t size)
 {
+    long ps = sysconf(_SC_PAGESIZE);
+    page_size = ps > 0 ? (size_t)ps : 4096;
+    size = (size + PAGE - 1) & ~(PAGE - 1);
     size_t gsize = (sizeof(struct g) + 63) & ~(size_t)63;
     stk.gsize = gsize;
     /* size is a multiple of the page size; the g takes its top bytes */
@@ -294,16 +301,25 @@ void rg__signals_restore(void)
     signals_installed = false;
 }
 
+/* 64 KiB, or more where the CPU's signal frames are larger (arm64 SME,
+   large SVE, AVX-512 state): AT_MINSIGSTKSZ plus room for the handler. */
+static size_t sigstack_size(void)
+{
+    size_t need = (size_t)getauxval(AT_MINSIGSTKSZ) + 32 * 1024;
+    return need > SIGSTACK_MIN ? need : SIGSTACK_MIN;
+}
+
 void rg__sigaltstack_init(struct m *mp)
 {
-    void *p = mmap(NULL, SIGSTACK_SIZE, PROT_READ | PROT_WRITE,
+    size_t size = sigstack_size();
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return;
-    stack_t ss = {.ss_sp = p, .ss_size = SIGSTACK_SIZE, .ss_flags = 0};
+    stack_t ss = {.ss_sp = p, .ss_size = size, .ss_flags = 0};
     stack_t old;
     if (sigaltstack(&ss, &old) < 0) {
-        munmap(p, SIGSTACK_SIZE);
+        munmap(p, size);
         return;
     }
     mp->sigstack = p;
@@ -321,6 +337,6 @@ void rg__sigaltstack_fini(struct m *mp)
     } else {
         sigaltstack(&old, NULL);
     }
-    munmap(mp->sigstack, SIGSTACK_SIZE);
+    munmap(mp->sigstack, sigstack_size());
     mp->sigstack = NULL;
 }

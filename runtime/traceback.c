@@ -97,7 +97,7 @@ walk(int fd, uintptr_t pc, uintptr_t fp, uintptr_t lo, uintptr_t hi)
         rg__symbolize(i == 0 ? pc : pc - 1, sym, sizeof(sym));
         if (!putf(fd, "  #%d %s\n", i, sym))
             return false;
-        if (pc == (uintptr_t)rg__goexit + 1)
+        if (pc == (uintptr_t)rg__goexit + RG_CTX_GOEXIT_RA)
             break; /* the goroutine's first frame */
         if (fp < lo || fp + 16 > hi || (fp & 7))
             break;

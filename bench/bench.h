@@ -46,5 +46,14 @@ int bench_yield(struct bench_opts *o);
 int bench_spawn(struct bench_opts *o);
 int bench_sleep(struct bench_opts *o);
 int bench_parked(struct bench_opts *o);
+int bench_pingpong(struct bench_opts *o);
+int bench_bufchan(struct bench_opts *o);
+int bench_select4(struct bench_opts *o);
+int bench_mutex(struct bench_opts *o);
+int bench_echo(struct bench_opts *o);
+int bench_http(struct bench_opts *o);
+int bench_iort(struct bench_opts *o);
+int bench_iostream(struct bench_opts *o);
+int bench_accept(struct bench_opts *o);
 
 #endif

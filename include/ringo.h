@@ -15,7 +15,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -161,6 +163,479 @@ struct rg_stats {
  * Returns 0, -EINVAL for a NULL st, or -EPERM when no runtime runs.
  */
 RG_API int rg_stats(struct rg_stats *st);
+
+/* ------------------------------------------------------------------ */
+/* I/O                                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Goroutine-blocking I/O on file descriptors. Each call behaves like the
+ * syscall it is named after, except that when it has to wait, only the
+ * calling goroutine waits: it submits one io_uring operation on its
+ * thread's ring and parks, and other goroutines run until the completion
+ * resumes it (on whichever thread is free). Calls that can finish at once
+ * do so without the ring (recv/send try a non-blocking syscall first).
+ * Regular files go through the ring too, so no thread ever blocks on a
+ * disk.
+ *
+ * Common rules for every function in this section:
+ *  - From a goroutine; elsewhere they return -EPERM and do nothing.
+ *  - They return the syscall's result, or -errno; errno is never touched.
+ *  - The buffers, iovecs, msghdrs and sockaddrs passed in belong to the
+ *    call until it returns (the kernel may write them until then).
+ *  - Sockets never raise SIGPIPE: writes to a broken connection return
+ *    -EPIPE (MSG_NOSIGNAL is always added).
+ *  - A read-side call (read, readv, pread, recv, recvmsg, accept) fails
+ *    with -ETIMEDOUT once the fd's read deadline has passed, a write-side
+ *    call (write, writev, pwrite, send, sendmsg, connect) once its write
+ *    deadline has; see rg_set_deadline.
+ *  - A call blocked on an fd that another goroutine closes with rg_close
+ *    returns -ECANCELED. A call started while that close is in progress
+ *    waits for it to end and then acts on whatever the fd number is then
+ *    (-EBADF if it was not reused), as with a raw fd. Close descriptors
+ *    used with these calls with rg_close, not close(2), which would
+ *    neither wake the goroutines blocked on the fd nor reset what ringo
+ *    remembers of it (its deadlines, whether it is a socket).
+ *  - Reads and writes longer than 1 GiB are cut to 1 GiB (a short count).
+ */
+
+/*
+ * rg_read, rg_write - read(2) and write(2). On a socket they are
+ * rg_recv/rg_send with flags 0. On a regular file they use and advance the
+ * file position. Returns the bytes transferred (0 at end of file or when
+ * the peer closed), or -errno.
+ */
+RG_API ssize_t rg_read(int fd, void *buf, size_t n);
+RG_API ssize_t rg_write(int fd, const void *buf, size_t n);
+
+/*
+ * rg_readv, rg_writev - readv(2) and writev(2) with iovcnt buffers
+ * (at most IOV_MAX). Returns the bytes transferred, or -errno.
+ */
+RG_API ssize_t rg_readv(int fd, const struct iovec *iov, int iovcnt);
+RG_API ssize_t rg_writev(int fd, const struct iovec *iov, int iovcnt);
+
+/*
+ * rg_pread, rg_pwrite - pread(2) and pwrite(2): at offset off, leaving the
+ * file position alone. Returns the bytes transferred, -EINVAL for a
+ * negative off, -ESPIPE on a socket or pipe, or -errno.
+ */
+RG_API ssize_t rg_pread(int fd, void *buf, size_t n, off_t off);
+RG_API ssize_t rg_pwrite(int fd, const void *buf, size_t n, off_t off);
+
+/*
+ * rg_write_all - write all n bytes of buf, looping over short writes.
+ * Returns n, or -errno from the first write that failed (how much was
+ * written before the failure is then unknown to the caller).
+ */
+RG_API ssize_t rg_write_all(int fd, const void *buf, size_t n);
+
+/*
+ * rg_recv, rg_send - recv(2) and send(2) with MSG_* flags. MSG_DONTWAIT
+ * makes a single non-blocking attempt (-EAGAIN if it would wait);
+ * MSG_WAITALL waits for all n bytes (rg_recv) in the kernel. Returns the
+ * bytes transferred (rg_recv: 0 when the peer closed), -ECONNRESET when
+ * the peer reset the connection, or -errno.
+ */
+RG_API ssize_t rg_recv(int fd, void *buf, size_t n, int flags);
+RG_API ssize_t rg_send(int fd, const void *buf, size_t n, int flags);
+
+/*
+ * rg_recvmsg, rg_sendmsg - recvmsg(2) and sendmsg(2), flags as for
+ * rg_recv/rg_send. Returns the bytes transferred, or -errno.
+ */
+RG_API ssize_t rg_recvmsg(int fd, struct msghdr *msg, int flags);
+RG_API ssize_t rg_sendmsg(int fd, const struct msghdr *msg, int flags);
+
+/*
+ * rg_accept - accept4(2): wait for a connection on the listening socket
+ * fd and return a new socket for it. flags are accept4's (SOCK_CLOEXEC,
+ * SOCK_NONBLOCK; the new socket is usable with these calls either way).
+ * If addr is not NULL, the peer's address is stored there, *addrlen (in:
+ * size of addr; out: size of the address) as for accept4.
+ *
+ * Connections may be accepted by the kernel ahead of the call (a
+ * multishot accept per listener, armed by the first rg_accept), so the
+ * listener's backlog is drained into the process while goroutines accept.
+ * Returns the new fd, -EINVAL for bad flags, -ETIMEDOUT past the read
+ * deadline, -ECANCELED if fd was closed meanwhile, or -errno.
+ */
+RG_API int rg_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
+                     int flags);
+
+/*
+ * rg_connect - connect(2) the socket fd to addr, waiting until the
+ * connection is established or fails. Returns 0, -ECONNREFUSED when
+ * nothing listens there, -ETIMEDOUT past fd's write deadline, or -errno.
+ */
+RG_API int rg_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/*
+ * rg_open - open(2) path (relative paths from the current directory) with
+ * open flags and mode (for O_CREAT). Returns the new fd, or -errno.
+ */
+RG_API int rg_open(const char *path, int flags, mode_t mode);
+
+/*
+ * rg_close - close(2) fd. Goroutines blocked on fd are woken first: their
+ * calls return -ECANCELED, and rg_close waits until every one of them has
+ * left the kernel (so no completion can ever land in their buffers after
+ * they return) before closing the descriptor. Returns 0, -EBADF if fd is
+ * not open or another rg_close of it is in progress, or -errno.
+ */
+RG_API int rg_close(int fd);
+
+/* rg_fsync - fsync(2): flush fd's data and metadata. Returns 0 or -errno. */
+RG_API int rg_fsync(int fd);
+
+/* Flags of rg_listen_tcp. */
+#define RG_REUSEPORT 1 /* set SO_REUSEPORT: several listeners on one port */
+
+/*
+ * rg_listen_tcp - a TCP socket listening on host:port with the given
+ * backlog (<= 0: SOMAXCONN). host may be NULL or "" (every address: IPv6
+ * dual-stack, or IPv4 where IPv6 is absent), a numeric IPv4 or IPv6
+ * address ("0.0.0.0", "::", "127.0.0.1", "::1"), or a name such as
+ * "localhost" (resolved without blocking a thread; a name listens on its
+ * first IPv4 address if it has one). port 0 picks a free port (read it
+ * with getsockname(2)). SO_REUSEADDR is always set; flags may add
+ * RG_REUSEPORT. The socket is close-on-exec.
+ *
+ * Returns the listening fd, -EINVAL for a bad port or flags,
+ * -EADDRINUSE, -ENOENT for an unknown name, or -errno.
+ */
+RG_API int rg_listen_tcp(const char *host, int port, int backlog, int flags);
+
+/*
+ * rg_dial_tcp - connect to host:port and return the connected socket
+ * (close-on-exec, TCP_NODELAY set, as Go does). host is a numeric IPv4 or
+ * IPv6 address, taken at once, or a name such as "localhost", resolved by
+ * getaddrinfo(3) on a helper thread while the goroutine waits (no thread
+ * of the runtime blocks). A name's addresses are tried in order until one
+ * connects. timeout_ns bounds the whole call, resolution included (0: no
+ * timeout).
+ *
+ * Returns the fd, -ECONNREFUSED when nothing listens there, -ETIMEDOUT
+ * when timeout_ns passed, -ENOENT for an unknown name, -EINVAL for a bad
+ * port or a NULL host, or -errno (the first address's error).
+ */
+RG_API int rg_dial_tcp(const char *host, int port, uint64_t timeout_ns);
+
+/* Directions of rg_set_deadline, may be OR'ed. */
+#define RG_READ 1
+#define RG_WRITE 2
+
+/*
+ * rg_set_deadline - set fd's read and/or write deadline (Go's
+ * SetReadDeadline/SetWriteDeadline) to abs_ns on the rg_now() clock; 0
+ * clears it. A call in that direction that would wait past the deadline
+ * fails with -ETIMEDOUT then, and one that starts after it fails at once,
+ * even if data is ready. The deadline applies to calls already blocked on
+ * fd, too: moving it earlier wakes them at the new time. Deadlines are
+ * absolute: to time out after idling, set a new one before each call.
+ * rg_close clears them.
+ *
+ * Returns 0, -EINVAL for a bad which, -EBADF for a negative fd, or -EPERM
+ * outside a goroutine.
+ */
+RG_API int rg_set_deadline(int fd, int which, uint64_t abs_ns);
+
+/* ------------------------------------------------------------------ */
+/* Channels and select                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A channel is a typed queue between goroutines, with Go's semantics: an
+ * unbuffered channel (capacity 0) hands each value from a sender straight
+ * to a receiver, both blocking until the other arrives; a buffered channel
+ * holds up to its capacity of values, so a sender blocks only when it is
+ * full and a receiver only when it is empty. Values are elem_size bytes,
+ * copied in and out; a value sent reaches exactly one receiver. Values
+ * sent by one goroutine arrive in the order it sent them.
+ *
+ * Closing a channel says no more values will be sent: receivers drain the
+ * values still buffered, then get "closed" results at once; senders get
+ * -EPIPE. Errors that are panics in Go are -errno results here.
+ *
+ * A NULL channel is Go's nil channel: sending or receiving on it blocks
+ * forever (only the deadlock report can end that), and a select case on
+ * it is never ready.
+ *
+ * Who may call: operations that may block (rg_chan_send, rg_chan_recv,
+ * rg_select with a non-zero timeout) need a goroutine and return -EPERM
+ * elsewhere. The non-blocking ones (rg_chan_trysend, rg_chan_tryrecv,
+ * rg_chan_close, rg_select with timeout 0, rg_chan_len, rg_chan_cap) may
+ * be called from any thread, also while a runtime runs: a goroutine they
+ * wake is queued on the runtime's global run queue. The deadlock report
+ * (see rg_run) cannot see such threads: goroutines that only wait for one
+ * of them count as asleep, unless a timer (rg_sleep, a select timeout) or
+ * I/O is pending.
+ *
+ * A channel outlives rg_run: it may be used by later runs, and goroutines
+ * left blocked on it when a run ended are forgotten (buffered values are
+ * kept).
+ */
+typedef struct rg_chan rg_chan;
+
+/*
+ * rg_chan_make - create a channel of elements of elem_size bytes with
+ * room for cap buffered elements (0: unbuffered). elem_size may be 0 (the
+ * channel then carries only the fact that a value was sent, as Go's
+ * chan struct{}). Any thread, also outside rg_run.
+ *
+ * Returns the channel, or NULL when memory is exhausted (or elem_size *
+ * cap overflows, or elem_size is 4 GiB or more). Free it with
+ * rg_chan_free.
+ */
+RG_API rg_chan *rg_chan_make(size_t elem_size, size_t cap);
+
+/*
+ * rg_chan_send - send the elem_size bytes at elem on ch, blocking until a
+ * receiver takes them (unbuffered) or there is room in the buffer.
+ *
+ * A goroutine blocked here is woken with -EPIPE if ch is closed meanwhile.
+ * elem may be NULL only when elem_size is 0; it is read before the call
+ * returns and not kept. Returns 0 once the value is sent; -EPIPE if ch is
+ * closed (the value is not sent); -EINVAL for a NULL elem with a non-zero
+ * elem_size; -EPERM outside a goroutine. With a NULL ch it never returns.
+ */
+RG_API int rg_chan_send(rg_chan *ch, const void *elem);
+
+/*
+ * rg_chan_recv - receive one value from ch into elem (elem_size bytes),
+ * blocking until one is available or ch is closed.
+ *
+ * elem may be NULL to discard the value. Returns 1 when a value was
+ * received; 0 when ch is closed and its buffer drained (elem is then
+ * zeroed); -EPERM outside a goroutine. With a NULL ch it never returns.
+ */
+RG_API int rg_chan_recv(rg_chan *ch, void *elem);
+
+/*
+ * rg_chan_trysend - send without blocking: succeed only if a receiver is
+ * waiting or the buffer has room. Any thread.
+ *
+ * Returns 0 when sent; -EAGAIN when it would block (always, for a NULL
+ * ch); -EPIPE if ch is closed; -EINVAL for a NULL elem with a non-zero
+ * elem_size.
+ */
+RG_API int rg_chan_trysend(rg_chan *ch, const void *elem);
+
+/*
+ * rg_chan_tryrecv - receive without blocking. Any thread.
+ *
+ * Returns 1 with a value in elem (NULL: discard it); 0 when ch is closed
+ * and drained (elem zeroed); -EAGAIN when no value is ready (always, for
+ * a NULL ch).
+ */
+RG_API int rg_chan_tryrecv(rg_chan *ch, void *elem);
+
+/*
+ * rg_chan_close - close ch: no more values may be sent. Every goroutine
+ * blocked receiving on ch wakes with 0 (elem zeroed) and every one
+ * blocked sending wakes with -EPIPE; values already buffered can still be
+ * received. Any thread.
+ *
+ * Returns 0; -EPIPE if ch was already closed; -EINVAL for a NULL ch.
+ */
+RG_API int rg_chan_close(rg_chan *ch);
+
+/*
+ * rg_chan_free - free ch (NULL is ignored). No goroutine may be blocked
+ * on ch, or use it afterwards (goroutines left blocked on it by a runtime
+ * that has since returned do not count). Any thread.
+ */
+RG_API void rg_chan_free(rg_chan *ch);
+
+/* rg_chan_len - values buffered in ch right now (0 for NULL). Any thread. */
+RG_API size_t rg_chan_len(rg_chan *ch);
+
+/* rg_chan_cap - capacity ch was made with (0 for NULL). Any thread. */
+RG_API size_t rg_chan_cap(rg_chan *ch);
+
+#define RG_SEND 1 /* rg_case.dir: send *elem on ch */
+#define RG_RECV 2 /* rg_case.dir: receive from ch into elem */
+
+/* One case of rg_select. */
+struct rg_case {
+    rg_chan *ch; /* public: the channel; NULL: the case is never ready */
+    int dir;     /* public: RG_SEND or RG_RECV */
+    void *elem;  /* public: value to send, or where to receive (NULL:
+                    discard); same rules as rg_chan_send/rg_chan_recv */
+    int ok;      /* read-only: set by rg_select, see below */
+};
+
+/*
+ * rg_select - wait until one of n cases can proceed and run exactly that
+ * one, as Go's select statement.
+ *
+ * When several cases are ready, one is chosen uniformly at random. Each
+ * case's ok is first cleared to 0; in the case that ran, ok is set to 1
+ * for a send and for a receive that got a value, and stays 0 for a
+ * receive that found the channel closed (its elem zeroed). A goroutine
+ * may list the same channel in several cases, including a send and a
+ * receive of one unbuffered channel: it never matches with itself.
+ *
+ * timeout_ns < 0 waits forever; 0 polls without blocking (any thread);
+ * > 0 waits at most that long. With n == 0 (or only NULL channels) and
+ * timeout_ns < 0 the caller blocks forever, as Go's `select {}`.
+ *
+ * Returns the index of the case that ran; -EAGAIN when timeout_ns is 0
+ * and no case is ready; -ETIMEDOUT when the timeout passed; -EPIPE when
+ * the chosen case is a send on a closed channel (its ok stays 0, nothing
+ * else ran); -EINVAL for a bad dir, a NULL cases with n > 0, n < 0 or
+ * n > 65536, or a send case with a NULL elem and non-zero elem_size;
+ * -EPERM outside a goroutine with a non-zero timeout_ns; -ENOMEM when a
+ * select of more than 8 cases finds no memory for its bookkeeping.
+ */
+RG_API int rg_select(struct rg_case *cases, int n, int64_t timeout_ns);
+
+/* ------------------------------------------------------------------ */
+/* Synchronization                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Goroutine-level locks and events (Go's package sync). Each type is a
+ * plain struct of words, set up by its static initializer (or by zeroing
+ * it) and needing no destruction; do not copy one that is in use. The
+ * fields are private. Blocking parks the calling goroutine, never the
+ * thread underneath it, so other goroutines keep running on that thread.
+ *
+ * Calls that may block (lock, rlock, wait, acquire, once_do) need a
+ * goroutine: elsewhere they return -EPERM and change nothing. Calls that
+ * never block (trylock, unlocks, signal, broadcast, waitgroup_add/done,
+ * sema_release) may be called from any thread, also while a runtime
+ * runs. An unlock may come from another goroutine than the lock, as in
+ * Go. Waiters left blocked when rg_run returns are forgotten; an object
+ * they were blocked on must be re-initialised before it is used again.
+ */
+
+/* Mutual exclusion lock (Go's sync.Mutex). */
+typedef struct rg_mutex {
+    int32_t state; /* private: locked, woken, starving bits, waiters */
+    uint32_t sema; /* private: semaphore the waiters sleep on */
+} rg_mutex;
+#define RG_MUTEX_INIT {0, 0}
+
+/*
+ * rg_mutex_lock - lock m, parking until it is available.
+ *
+ * Fair in the long run as Go's mutex: a goroutine woken from the wait
+ * queue competes with newcomers, but one that has waited over 1 ms puts
+ * the mutex in starvation mode, where each unlock hands it directly to
+ * the longest waiter. Returns 0, or -EPERM outside a goroutine.
+ */
+RG_API int rg_mutex_lock(rg_mutex *m);
+
+/* rg_mutex_trylock - lock m if it is free. Returns 0 or -EBUSY. Any thread. */
+RG_API int rg_mutex_trylock(rg_mutex *m);
+
+/*
+ * rg_mutex_unlock - unlock m, waking a waiter if there is one. Any thread
+ * (not necessarily the locker's). Returns 0, or -EPERM if m was not
+ * locked (nothing changes). Two unlocks racing to undo one lock corrupt
+ * the mutex: like Go, ringo then aborts with a fatal error.
+ */
+RG_API int rg_mutex_unlock(rg_mutex *m);
+
+/*
+ * Reader/writer lock (Go's sync.RWMutex): any number of readers or one
+ * writer. A writer waiting in rg_rwmutex_lock keeps new readers out, so
+ * writers are not starved.
+ */
+typedef struct rg_rwmutex {
+    rg_mutex w;           /* private: held by the writer */
+    uint32_t writersem;   /* private: the writer waits for readers here */
+    uint32_t readersem;   /* private: readers wait for the writer here */
+    int32_t readercount;  /* private: readers, minus 2^30 with a writer */
+    int32_t readerwait;   /* private: readers the writer still waits for */
+} rg_rwmutex;
+#define RG_RWMUTEX_INIT {RG_MUTEX_INIT, 0, 0, 0, 0}
+
+/* rg_rwmutex_rlock - lock rw for reading. 0, or -EPERM outside a goroutine. */
+RG_API int rg_rwmutex_rlock(rg_rwmutex *rw);
+/* rg_rwmutex_runlock - undo one rg_rwmutex_rlock. Any thread. Returns 0,
+   or -EPERM if rw was not read-locked (nothing changes). */
+RG_API int rg_rwmutex_runlock(rg_rwmutex *rw);
+/* rg_rwmutex_lock - lock rw for writing: waits for the readers inside to
+   leave. Returns 0, or -EPERM outside a goroutine. */
+RG_API int rg_rwmutex_lock(rg_rwmutex *rw);
+/* rg_rwmutex_unlock - undo rg_rwmutex_lock. Any thread. Returns 0, or
+   -EPERM if rw was not write-locked (nothing changes). */
+RG_API int rg_rwmutex_unlock(rg_rwmutex *rw);
+
+/* Condition variable (Go's sync.Cond), used with an rg_mutex. */
+typedef struct rg_cond {
+    uint32_t wait;   /* private: next ticket to hand to a waiter */
+    uint32_t notify; /* private: next ticket to wake */
+} rg_cond;
+#define RG_COND_INIT {0, 0}
+
+/*
+ * rg_cond_wait - atomically unlock m (which the caller holds) and park
+ * until woken by rg_cond_signal or rg_cond_broadcast, then lock m again
+ * before returning. Wakeups go in the order the waiters arrived; as in
+ * Go, recheck the condition in a loop. Returns 0, or -EPERM outside a
+ * goroutine or when m is not locked (nothing changes).
+ */
+RG_API int rg_cond_wait(rg_cond *c, rg_mutex *m);
+/* rg_cond_signal - wake the longest waiter on c, if any. Returns 0. Any
+   thread; holding the mutex is allowed but not required. */
+RG_API int rg_cond_signal(rg_cond *c);
+/* rg_cond_broadcast - wake every waiter on c. Returns 0. Any thread. */
+RG_API int rg_cond_broadcast(rg_cond *c);
+
+/* Wait group (Go's sync.WaitGroup): wait for a counted set of tasks. */
+typedef struct rg_waitgroup {
+    uint64_t state; /* private: counter << 32 | waiters */
+    uint32_t sema;  /* private: waiters sleep here */
+} rg_waitgroup;
+#define RG_WAITGROUP_INIT {0, 0}
+
+/*
+ * rg_waitgroup_add - add delta (may be negative) to wg's counter; when it
+ * reaches 0, every rg_waitgroup_wait returns. As in Go, calls with a
+ * positive delta that start from 0 must happen before the wait. Any
+ * thread. Returns 0; -EINVAL if the counter would go negative, or an
+ * add from 0 races with waiters still being released; -EOVERFLOW past
+ * 2^31 - 1. On error nothing changes.
+ */
+RG_API int rg_waitgroup_add(rg_waitgroup *wg, int delta);
+/* rg_waitgroup_done - rg_waitgroup_add(wg, -1). */
+RG_API int rg_waitgroup_done(rg_waitgroup *wg);
+/* rg_waitgroup_wait - park until wg's counter is 0 (at once if it is).
+   Returns 0, or -EPERM outside a goroutine. */
+RG_API int rg_waitgroup_wait(rg_waitgroup *wg);
+
+/* One-time initialisation (Go's sync.Once). */
+typedef struct rg_once {
+    uint32_t done; /* private: fn has returned */
+    rg_mutex m;    /* private: serialises the first callers */
+} rg_once;
+#define RG_ONCE_INIT {0, RG_MUTEX_INIT}
+
+/*
+ * rg_once_do - call fn(arg) if no rg_once_do on o has called it yet. Other
+ * callers meanwhile park until fn has returned, so when rg_once_do returns
+ * 0, fn has run to completion exactly once. fn must not call rg_once_do on
+ * the same o (it would deadlock). Returns 0, or -EPERM when called outside
+ * a goroutine before fn has completed (fn is not called then).
+ */
+RG_API int rg_once_do(rg_once *o, void (*fn)(void *), void *arg);
+
+/* Counting semaphore (Go's runtime semaphore behind package sync). */
+typedef struct rg_sema {
+    uint32_t count; /* private: available units */
+} rg_sema;
+#define RG_SEMA_INIT(n) {(n)}
+
+/* rg_sema_acquire - take one unit, parking until one is available
+   (parked callers are served first come, first served). Returns 0, or
+   -EPERM outside a goroutine. */
+RG_API int rg_sema_acquire(rg_sema *s);
+/* rg_sema_release - return one unit, waking the longest waiter. Any
+   thread. Returns 0. */
+RG_API int rg_sema_release(rg_sema *s);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,10 @@
  *                          when m is busy (the monitor); never blocks.
  *   rg__poll_inflight()    operations submitted and not yet completed, in
  *                          all pollers (for deadlock detection).
+ *   rg__poll_post(m, r)    queue request r for m's owner, which runs it in
+ *                          its next rg__poll (cross-ring cancel: only a
+ *                          ring's owner may submit to it). Any thread; the
+ *                          caller then wakes m with rg__poll_break.
  *
  * Operations
  * ==========
@@ -71,6 +75,22 @@ struct rg__pollop {
     struct g *g;
 };
 
+/*
+ * A request run by a ring's owner (see "Cross-ring requests" in
+ * poll_uring.c), allocated with rg__malloc by the poster and freed by the
+ * poller once run. fn runs on the owner's g0, inside rg__poll, maybe
+ * holding no P, before the ring is submitted; it may queue SQEs on the
+ * owner's ring (rg__poll_sqe_nowait). sigfn, if set, may run it instead
+ * from the owner's signal handler (the monitor's kick, "Stuck
+ * submissions"): async-signal-safe, no waiting locks, SQEs only from
+ * rg__poll_sqe_try; false means "not now, retry".
+ */
+struct rg__pollreq {
+    struct rg__pollreq *next;
+    void (*fn)(struct rg__pollreq *r);
+    bool (*sigfn)(struct rg__pollreq *r);
+};
+
 int rg__poll_init(void);
 void rg__poll_fini(void);
 int rg__poll_open_m(struct m *mp);
@@ -84,6 +104,7 @@ int64_t rg__poll_inflight(void);
 /* Counters for rg_stats. Any thread. */
 void rg__poll_stats(uint64_t *submitted, uint64_t *completed,
                     uint64_t *enters);
+void rg__poll_post(struct m *mp, struct rg__pollreq *r);
 
 /*
  * For io/: get an SQE on the current M's ring for op (user_data is set),
@@ -93,6 +114,17 @@ void rg__poll_stats(uint64_t *submitted, uint64_t *completed,
 struct io_uring_sqe *rg__poll_sqe(struct rg__pollop *op);
 /* An SQE whose completion nobody waits for (cancels): user_data = 0. */
 struct io_uring_sqe *rg__poll_sqe_nowait(void);
+/* The same for pollreq.sigfn: never flushes; NULL when the SQ is full. */
+struct io_uring_sqe *rg__poll_sqe_try(void);
+/* Free SQ slots of the current M's ring. */
+unsigned rg__poll_sq_room(void);
+/* Make room for n SQEs on the current M's ring (n <= 8), flushing if
+   needed, so that the next n rg__poll_sqe* calls take consecutive SQEs
+   without a submit in between (a linked chain must not be split). */
+void rg__poll_reserve(unsigned n);
+/* The SQEs taken since the last rg__poll_sqe* call are fully prepared
+   (rg__pollop_wait says so itself); see "Stuck submissions". */
+void rg__poll_sq_done(void);
 /* Park until op's completion (see the state machine); returns op->res. */
 int32_t rg__pollop_wait(struct rg__pollop *op, const char *reason, int fd);
 /* The default completion: record the result, ready the G if parked. */

@@ -7,6 +7,8 @@
  *     only by that thread (IORING_SETUP_SINGLE_ISSUER where the kernel has
  *     it). A G's SQE goes to the ring of the M it runs on; its completion
  *     may be reaped by that M or, when that M is busy, by the monitor.
+ *     Nothing else ever submits to a ring: other threads post requests to
+ *     its owner (8) or make the owner submit (9).
  *  2. No DEFER_TASKRUN: with it, completions are posted only when the
  *     owner thread enters the kernel to wait, so an M running a long
  *     goroutine would strand them. COOP_TASKRUN (no IPI) still posts them
@@ -16,13 +18,26 @@
  *     the kernel to run pending task work.
  *  3. The CQ is consumed only under pm->cqlock: the owner and the monitor
  *     both reap (the monitor with a trylock, for busy Ms only).
+ *     Thieves and wakeups: a wakeup CQE (7) is meant for an owner that is
+ *     asleep on its ring or about to be. A thief that consumed one could
+ *     leave that owner asleep, so it stops at the first wakeup CQE when the
+ *     owner is not running a goroutine (m->curg NULL: it is on g0, maybe
+ *     just handed a P). When the owner runs a goroutine (stuck), stopping
+ *     there would strand every completion queued behind a stale wakeup
+ *     (a cross-ring request's wakeup, 8, lands on busy Ms), so the thief
+ *     takes them all, and writes the owner's eventfd if the owner has gone
+ *     to g0 meanwhile. And the owner never waits without a timeout (the
+ *     "forever" wait is ~68 years): with one, liburing returns after a
+ *     single wait even if the CQE that woke it has been taken.
  *  4. SQEs are queued while Gs run and submitted in batches: when the M
  *     has nothing else to run, every 8th schedule, when 32 are queued, or
  *     when the SQ is full. A full SQ is flushed at once; a submit refused
  *     with -EBUSY (CQ overflow backlog) reaps first and retries, so an
- *     operation that could wait never fails for lack of ring space.
+ *     operation that could wait never fails for lack of ring space. A
+ *     linked pair (op + timeout) reserves both SQEs first
+ *     (rg__poll_reserve), so a flush never splits the chain.
  *  5. The CQ has 4x the SQ entries and FEAT_NODROP kernels keep overflowed
- *     CQEs; reaping flushes them.
+ *     CQEs; reaping flushes them (rg__poll_ready sees the overflow flag).
  *  6. Every operation's op stays valid until its final CQE (the one
  *     without IORING_CQE_F_MORE); rg__poll_inflight counts them. At
  *     shutdown each M cancels what is left in its ring and waits for those
@@ -31,16 +46,43 @@
  *     waker's own ring. Threads without a ring (the monitor), and kernels
  *     without MSG_RING, write the M's eventfd instead, which a multishot
  *     poll on the M's ring turns into a completion.
+ *  8. Cross-ring requests. Cancelling an op (rg_close, a deadline) must
+ *     happen on the ring that holds it, which only its owner may submit
+ *     to. The canceller posts a request (struct rg__pollreq) on the
+ *     owner's lock-free list (pm->reqs) and wakes it (7); the owner runs
+ *     its requests at the start of its next rg__poll, before it submits,
+ *     so the ASYNC_CANCELs go out in the same submit. rg__poll_ready
+ *     reports pending requests as work to do now.
+ *  9. Stuck submissions. (4) lets a few SQEs wait for the next scheduling
+ *     round, and (8) waits for the owner's next rg__poll; an M that then
+ *     runs one goroutine for seconds would hold them, and with them the
+ *     completions and cancels other goroutines wait for. The monitor
+ *     cannot submit for it (1), so it kicks it: rg__poll_steal, called for
+ *     Ms stuck over 1 ms, sends the owner thread KICK_SIG (SIGURG, as Go's
+ *     preemption) when it holds a P and its SQ or request list is not
+ *     empty. (An M in a blocking call holds no P and flushed its SQ before
+ *     the call; it is not kicked, so the call never sees EINTR from us.)
+ *     The handler, on the owner's own thread, runs the requests that can
+ *     run there (pollreq.sigfn: try-locks only, no flush, no free) and
+ *     submits the SQ. It does nothing while pm->sq_busy says the owner is
+ *     between taking an SQE and finishing it (rg__poll_sqe* ..
+ *     rg__pollop_wait or rg__poll_sq_done, and all of rg__poll and
+ *     rg__poll_break), since a submit then would send a half-written SQE;
+ *     the next kick retries.
+ *     The completion then lands in the stuck M's CQ, where (2) and (3)
+ *     take over. SA_RESTART keeps the hog's own syscalls going; a SIGURG
+ *     that is not ours goes to the handler that was there before.
  */
 #include "poll.h"
+#include "internal.h"
 #include "../runtime/alloc.h"
-#include "../runtime/internal.h"
 
 #include <errno.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -50,6 +92,8 @@
 #define TAG_EVENTFD ((uint64_t)2) /* the eventfd poll */
 #define TAG_IGNORE ((uint64_t)0)  /* a completion nobody waits for */
 #define SUBMIT_BATCH 32
+#define KICK_SIG SIGURG /* see "Stuck submissions" */
+
 
 struct pollm {
     struct io_uring ring;
@@ -57,12 +101,45 @@ struct pollm {
     int wakefd;       /* eventfd for wakeups from threads with no ring */
     bool efd_armed;   /* the eventfd multishot poll is live */
     _Atomic int64_t inflight; /* ops of this ring without a final CQE */
+    /* Requests for the owner (see "Cross-ring requests"): a Treiber
+       stack, pushed by anyone, taken whole by the owner. */
+    struct rg__pollreq *_Atomic reqs;
+    /* See "Stuck submissions". sq_busy: the owner holds SQEs it has not
+       finished preparing; written by the owner, read by its own signal
+       handler. tid: the owner's thread, for the monitor's kick. */
+    volatile sig_atomic_t sq_busy;
+    int tid;
+    /* Requests the signal handler ran, freed by the owner in rg__poll:
+       the handler may not free. Owner thread only. */
+    struct rg__pollreq *reqs_done;
 };
+
+/*
+ * The owner marks the spans where it holds SQEs not yet fully prepared.
+ * Only the owner's own signal handler reads the flag, on the same thread,
+ * so compiler ordering (a signal fence) is all that is needed.
+ */
+static inline int sq_enter(struct pollm *pm)
+{
+    int was = pm->sq_busy;
+    pm->sq_busy = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    return was;
+}
+
+static inline void sq_leave(struct pollm *pm, int was)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    pm->sq_busy = was;
+}
 
 static struct {
     unsigned setup_flags; /* flags the kernel accepted */
     bool msg_ring;        /* IORING_OP_MSG_RING works */
     bool probed;
+    bool kick;            /* the KICK_SIG handler is installed */
+    int pid;
+    struct sigaction oldkick; /* the handler it replaced, restored at fini */
 } uring;
 
 static _Atomic int64_t ninflight;
@@ -110,6 +187,48 @@ static int ring_setup(struct io_uring *ring, unsigned entries, unsigned *flags)
     return rc;
 }
 
+static void run_reqs_insig(struct pollm *pm);
+
+/*
+ * The monitor's kick (see "Stuck submissions"): on the owner's thread,
+ * submit the queued SQEs unless the owner is preparing one. Everything
+ * here is async-signal-safe: liburing 2.3 issues io_uring_enter itself,
+ * without libc or errno. A KICK_SIG that is not ours goes to the handler
+ * that was there before.
+ */
+static void kick_handler(int sig, siginfo_t *si, void *uc)
+{
+    if (si->si_code == SI_TKILL && si->si_pid == uring.pid) {
+        struct m *mp = getm();
+        struct pollm *pm = mp ? mp->poll : NULL;
+        if (!pm || pm->sq_busy)
+            return;
+        if (rg__load_rlx(&pm->reqs))
+            run_reqs_insig(pm);
+        if (io_uring_sq_ready(&pm->ring)) {
+            rg__add_rlx(&nenters, 1);
+            io_uring_submit(&pm->ring);
+        }
+        return;
+    }
+    if (uring.oldkick.sa_flags & SA_SIGINFO)
+        uring.oldkick.sa_sigaction(sig, si, uc);
+    else if (uring.oldkick.sa_handler != SIG_DFL &&
+             uring.oldkick.sa_handler != SIG_IGN)
+        uring.oldkick.sa_handler(sig);
+}
+
+static void kick_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = kick_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    uring.pid = getpid();
+    uring.kick = sigaction(KICK_SIG, &sa, &uring.oldkick) == 0;
+}
+
 int rg__poll_init(void)
 {
     struct io_uring ring;
@@ -133,12 +252,17 @@ int rg__poll_init(void)
     if (getenv("RINGO_NO_MSG_RING"))
         uring.msg_ring = false;
     io_uring_queue_exit(&ring);
+    kick_install();
     rg__store_rlx(&ninflight, 0);
     return 0;
 }
 
 void rg__poll_fini(void)
 {
+    rg__io_fini();
+    if (uring.kick)
+        sigaction(KICK_SIG, &uring.oldkick, NULL);
+    uring.kick = false;
     uring.probed = false;
 }
 
@@ -165,16 +289,19 @@ int rg__poll_open_m(struct m *mp)
         rg__free(pm);
         return rc;
     }
-    pm->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pm->tid = rg__sys_gettid();
+    pm->wakefd = rg__sys_eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (pm->wakefd < 0) {
-        rc = -errno;
+        rc = pm->wakefd;
         io_uring_queue_exit(&pm->ring);
         rg__free(pm);
         return rc;
     }
     io_uring_ring_dontfork(&pm->ring);
+    int was = sq_enter(pm);
     arm_eventfd(pm);
     io_uring_submit(&pm->ring);
+    sq_leave(pm, was);
     mp->poll = pm;
     return 0;
 }
@@ -188,9 +315,8 @@ static void dispatch(struct pollm *pm, struct io_uring_cqe *cqe,
         return;
     if (tag == TAG_EVENTFD) {
         uint64_t v;
-        if (read(pm->wakefd, &v, sizeof(v)) < 0) {
-            /* EAGAIN: drained by an earlier CQE */
-        }
+        rg__sys_read(pm->wakefd, &v, sizeof(v)); /* EAGAIN: drained by an
+                                                     earlier CQE */
         if (!(cqe->flags & IORING_CQE_F_MORE))
             pm->efd_armed = false;
         return;
@@ -208,21 +334,26 @@ static void dispatch(struct pollm *pm, struct io_uring_cqe *cqe,
 }
 
 /*
- * Consume the CQEs present. cqlock held. A thief (the monitor) stops at the
- * first wakeup CQE and leaves it in place: the owner may be about to wait
+ * Consume the CQEs present. cqlock held. With stop_at_wake (a thief, the
+ * monitor, reaping an M that is not running a goroutine), stop at the
+ * first wakeup CQE and leave it in place: the owner may be about to wait
  * on its ring for exactly that CQE (an idle M that was just handed a P),
- * and consuming it would leave the owner asleep forever.
+ * and consuming it would leave the owner asleep. *woke says whether a
+ * wakeup CQE was consumed.
  */
-static int reap_cq(struct pollm *pm, struct gq *ready, bool thief)
+static int reap_cq(struct pollm *pm, struct gq *ready, bool stop_at_wake,
+                   bool *woke)
 {
     struct io_uring_cqe *cqe;
     unsigned head, n = 0;
     int before = ready->n;
     io_uring_for_each_cqe(&pm->ring, head, cqe)
     {
-        if (thief && (cqe->user_data == TAG_WAKE ||
-                      cqe->user_data == TAG_EVENTFD))
+        uint64_t tag = cqe->user_data;
+        bool wake = tag == TAG_WAKE || tag == TAG_EVENTFD;
+        if (wake && stop_at_wake)
             break;
+        *woke |= wake;
         dispatch(pm, cqe, ready);
         n++;
     }
@@ -232,7 +363,8 @@ static int reap_cq(struct pollm *pm, struct gq *ready, bool thief)
 
 static int reap(struct pollm *pm, struct gq *ready)
 {
-    return reap_cq(pm, ready, false);
+    bool woke = false;
+    return reap_cq(pm, ready, false, &woke);
 }
 
 /* Submit queued SQEs; on -EBUSY (CQ backlog) reap and retry. Owner. */
@@ -255,10 +387,77 @@ static void submit(struct pollm *pm, struct gq *ready)
     }
 }
 
+static void post_req(struct pollm *pm, struct rg__pollreq *r);
+
+void rg__poll_post(struct m *mp, struct rg__pollreq *r)
+{
+    post_req(mp->poll, r);
+}
+
+static void post_req(struct pollm *pm, struct rg__pollreq *r)
+{
+    struct rg__pollreq *head = rg__load_rlx(&pm->reqs);
+    do
+        r->next = head;
+    /* rel: publishes *r; pairs with the acq exchange in run_reqs */
+    while (!atomic_compare_exchange_weak_explicit(
+        &pm->reqs, &head, r, memory_order_release, memory_order_relaxed));
+}
+
+/* Run the requests posted to this ring, oldest first. Owner, on g0. */
+static void run_reqs(struct pollm *pm)
+{
+    /* acq: pairs with the rel CAS in rg__poll_post */
+    struct rg__pollreq *r = rg__xchg_acqrel(&pm->reqs, NULL), *rev = NULL;
+    while (r) {
+        struct rg__pollreq *next = r->next;
+        r->next = rev;
+        rev = r;
+        r = next;
+    }
+    while (rev) {
+        struct rg__pollreq *next = rev->next;
+        rev->fn(rev);
+        rg__free(rev);
+        rev = next;
+    }
+    while ((r = pm->reqs_done)) {
+        pm->reqs_done = r->next;
+        rg__free(r);
+    }
+}
+
+/*
+ * The signal handler's share of the requests (see "Stuck submissions"):
+ * run those that can run there, put the others back. Owner thread, in the
+ * handler, with sq_busy clear.
+ */
+static void run_reqs_insig(struct pollm *pm)
+{
+    /* acq: pairs with the rel CAS in rg__poll_post */
+    struct rg__pollreq *r = rg__xchg_acqrel(&pm->reqs, NULL), *keep = NULL;
+    while (r) {
+        struct rg__pollreq *next = r->next;
+        if (r->sigfn && r->sigfn(r)) {
+            r->next = pm->reqs_done;
+            pm->reqs_done = r;
+        } else {
+            r->next = keep;
+            keep = r;
+        }
+        r = next;
+    }
+    while (keep) {
+        struct rg__pollreq *next = keep->next;
+        post_req(pm, keep);
+        keep = next;
+    }
+}
+
 int rg__poll_ready(struct m *mp)
 {
     struct pollm *pm = mp->poll;
-    if (io_uring_cq_ready(&pm->ring))
+    if (io_uring_cq_ready(&pm->ring) || rg__load_rlx(&pm->reqs))
         return RG_POLL_NOW;
     if (IO_URING_READ_ONCE(*pm->ring.sq.kflags) &
         (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))
@@ -273,8 +472,11 @@ int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
 {
     struct pollm *pm = mp->poll;
     int n = 0;
+    int was = sq_enter(pm);
     if (!pm->efd_armed)
         arm_eventfd(pm);
+    if (rg__load_rlx(&pm->reqs) || pm->reqs_done)
+        run_reqs(pm);
     if (ns == 0) {
         if (io_uring_sq_ready(&pm->ring))
             submit(pm, ready);
@@ -285,16 +487,25 @@ int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
             io_uring_get_events(&pm->ring);
         }
     } else {
+        /* Always a finite timeout, "forever" being ~68 years: with one,
+           liburing returns after a single wait even if the CQE that woke
+           us is gone when it looks (the monitor may steal it, wakeup
+           included, from an M that was just handed a P); without one it
+           would wait again, and that wakeup would be lost. The caller
+           rechecks why it slept. */
         struct io_uring_cqe *cqe;
         struct __kernel_timespec ts = {.tv_sec = ns / 1000000000,
                                        .tv_nsec = ns % 1000000000};
+        if (ns < 0)
+            ts = (struct __kernel_timespec){.tv_sec = INT32_MAX};
         rg__add_rlx(&nenters, 1);
-        int rc = io_uring_submit_and_wait_timeout(&pm->ring, &cqe, 1,
-                                                  ns > 0 ? &ts : NULL, NULL);
+        int rc = io_uring_submit_and_wait_timeout(&pm->ring, &cqe, 1, &ts,
+                                                  NULL);
         if (rc == -EBUSY) {
             /* CQ backlog: reap below, then the caller loops */
         }
     }
+    sq_leave(pm, was);
     if (io_uring_cq_ready(&pm->ring)) {
         rg__lock(&pm->cqlock);
         n = reap(pm, ready);
@@ -306,10 +517,30 @@ int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
 int rg__poll_steal(struct m *mp, struct gq *ready)
 {
     struct pollm *pm = mp->poll;
-    if (!pm || !io_uring_cq_ready(&pm->ring) || !rg__trylock(&pm->cqlock))
+    if (!pm)
         return 0;
-    int n = reap_cq(pm, ready, true);
+    /* Racy read of the owner's SQ tail: a stale value costs one needless
+       kick or delays one by a monitor period. */
+    unsigned tail = __atomic_load_n(&pm->ring.sq.sqe_tail, __ATOMIC_RELAXED);
+    unsigned head = IO_URING_READ_ONCE(*pm->ring.sq.khead);
+    /* Only an M running goroutines (holding a P) is kicked: one in a
+       blocking call (rg_blocking, no P) flushed its SQ before it, and a
+       signal could make that call fail with EINTR. */
+    if (uring.kick && __atomic_load_n(&mp->p, __ATOMIC_RELAXED) &&
+        (tail != head || rg__load_rlx(&pm->reqs)))
+        rg__sys_tgkill(uring.pid, pm->tid, KICK_SIG);
+    if (!io_uring_cq_ready(&pm->ring) || !rg__trylock(&pm->cqlock))
+        return 0;
+    /* See "Thieves and wakeups". Racy reads of curg: the M is on g0 (maybe
+       going to sleep on its ring) when it is NULL. */
+    bool running = __atomic_load_n(&mp->curg, __ATOMIC_ACQUIRE) != NULL;
+    bool woke = false;
+    int n = reap_cq(pm, ready, !running, &woke);
     rg__unlock(&pm->cqlock);
+    if (woke && !__atomic_load_n(&mp->curg, __ATOMIC_ACQUIRE)) {
+        uint64_t one = 1; /* it went to g0 meanwhile: wake it again */
+        rg__sys_write(pm->wakefd, &one, sizeof(one));
+    }
     return n;
 }
 
@@ -321,6 +552,7 @@ void rg__poll_break(struct m *target)
         return;
     if (uring.msg_ring && self && self->poll && self != target) {
         struct pollm *pm = self->poll;
+        int was = sq_enter(pm);
         struct io_uring_sqe *sqe = io_uring_get_sqe(&pm->ring);
         if (!sqe) {
             struct gq q = {0};
@@ -333,13 +565,14 @@ void rg__poll_break(struct m *target)
             io_uring_sqe_set_data64(sqe, TAG_IGNORE);
             sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
             io_uring_submit(&pm->ring);
+            sq_leave(pm, was);
             return;
         }
+        sq_leave(pm, was);
     }
     uint64_t one = 1;
-    if (write(tp->wakefd, &one, sizeof(one)) < 0) {
-        /* EAGAIN: the counter is saturated, a wakeup is pending anyway */
-    }
+    /* EAGAIN: the counter is saturated, a wakeup is pending anyway */
+    rg__sys_write(tp->wakefd, &one, sizeof(one));
 }
 
 struct io_uring_sqe *rg__poll_sqe_nowait(void)
@@ -347,6 +580,7 @@ struct io_uring_sqe *rg__poll_sqe_nowait(void)
     struct m *mp = getm();
     struct pollm *pm = mp->poll;
     struct io_uring_sqe *sqe;
+    sq_enter(pm); /* until rg__pollop_wait or the end of rg__poll */
     while (!(sqe = io_uring_get_sqe(&pm->ring))) {
         struct gq q = {0};
         submit(pm, &q);
@@ -354,6 +588,31 @@ struct io_uring_sqe *rg__poll_sqe_nowait(void)
     }
     io_uring_sqe_set_data64(sqe, TAG_IGNORE);
     return sqe;
+}
+
+struct io_uring_sqe *rg__poll_sqe_try(void)
+{
+    struct pollm *pm = getm()->poll;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&pm->ring);
+    if (sqe)
+        io_uring_sqe_set_data64(sqe, TAG_IGNORE);
+    return sqe;
+}
+
+unsigned rg__poll_sq_room(void)
+{
+    return io_uring_sq_space_left(&((struct pollm *)getm()->poll)->ring);
+}
+
+void rg__poll_reserve(unsigned n)
+{
+    struct pollm *pm = getm()->poll;
+    sq_enter(pm);
+    while (io_uring_sq_space_left(&pm->ring) < n) {
+        struct gq q = {0};
+        submit(pm, &q);
+        rg__inject_glist(&q);
+    }
 }
 
 struct io_uring_sqe *rg__poll_sqe(struct rg__pollop *op)
@@ -387,9 +646,15 @@ static bool op_commit(struct g *gp, void *arg)
     return rg__cas_acqrel(&op->state, &expect, OP_PARKED);
 }
 
+void rg__poll_sq_done(void)
+{
+    sq_leave(getm()->poll, 0);
+}
+
 int32_t rg__pollop_wait(struct rg__pollop *op, const char *reason, int fd)
 {
     struct g *gp = getg();
+    rg__poll_sq_done(); /* the caller has prepared its SQEs */
     gp->waitfd = fd;
     rg__park(op_commit, op, reason);
     gp = getg();
@@ -406,6 +671,7 @@ void rg__poll_close_m(struct m *mp)
     if (!pm)
         return;
     struct gq q = {0};
+    run_reqs(pm);
     struct io_uring_sqe *sqe = io_uring_get_sqe(&pm->ring);
     if (!sqe) {
         submit(pm, &q);
@@ -430,7 +696,7 @@ void rg__poll_close_m(struct m *mp)
         fprintf(stderr, "ringo: %lld I/O operations still in flight at exit\n",
                 (long long)left);
     io_uring_queue_exit(&pm->ring);
-    close(pm->wakefd);
+    rg__sys_close(pm->wakefd);
     rg__sub_seq(&ninflight, left);
     rg__free(pm);
     mp->poll = NULL;

@@ -41,6 +41,7 @@ void rg__valgrind_stack_register(void *lo, void *hi)
 
 #ifdef RG_SANITIZE
 #ifdef RG_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef RG_TSAN
@@ -70,6 +71,13 @@ void rg__san_switch_end(struct g *self)
     (void)self;
 #endif
 }
+
+#ifdef RG_ASAN
+void rg__san_unpoison(void *addr, size_t len)
+{
+    __asan_unpoison_memory_region(addr, len);
+}
+#endif
 
 void rg__san_g_create(struct g *gp)
 {

@@ -77,6 +77,17 @@ static inline void rg__san_m_init(struct m *mp) { (void)mp; }
 
 void rg__valgrind_stack_register(void *lo, void *hi);
 
+/* Forget ASan's poisoning of a stack region (frames of goroutines that
+   never returned) before the memory is unmapped or reused. */
+#ifdef RG_ASAN
+void rg__san_unpoison(void *addr, size_t len);
+#else
+static inline void rg__san_unpoison(void *addr, size_t len)
+{
+    (void)addr, (void)len;
+}
+#endif
+
 /* Print every goroutine (id, state, wait reason) to fd. */
 void rg__dump_goroutines(int fd);
 

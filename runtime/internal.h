@@ -108,7 +108,15 @@ struct g {
     int64_t waitsince;       /* rg_now() when it parked */
     int waitfd;              /* fd of an I/O wait, or -1 */
 
-    struct rg_timer timer;   /* rg_sleep's timer */
+    struct rg_timer timer;   /* rg_sleep's timer; rg_select's timeout */
+
+    /* Select (runtime/select.c). Wakers and the select's timeout timer
+       may touch these after the G has resumed, so they live here, not on
+       the G's stack. Never reset: they only grow, across reuses of the G.
+       See "Select wakeups" in select.c. */
+    _Atomic uint64_t selectdone; /* even gen: blocked in select number gen;
+                                    gen + 1: a waker won (CAS) */
+    _Atomic uint64_t selecttimerfin; /* gen whose timeout callback returned */
 
     struct g *alllink;       /* sched.allg list; protected by allglock */
     struct stack_arena *arena; /* arena the stack was carved from */

@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "alloc.h"
 #include "../include/ringo.h"
+#include "wait.h"
 #include "../io/poll.h"
 
 #include <errno.h>
@@ -81,6 +82,7 @@ static void free_all(void)
     rg__free(rg__sched.allp);
     rg__sched.allp = NULL;
     rg__stack_free_all();
+    rg__wait_reset(); /* waiters left over were on the stacks just freed */
     rg__poll_fini();
 }
 

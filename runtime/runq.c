@@ -149,8 +149,13 @@ static uint32_t runq_grab(struct p *pp, struct g *_Atomic *batch,
             if (rg__load_rlx(&pp->status) == P_RUNNING) {
                 /* pp's G is likely about to yield to runnext (a channel
                    handoff takes ~100ns); give it the chance instead of
-                   bouncing the G between Ps. 3us is ~30x that. */
-                usleep(3);
+                   bouncing the G between Ps. 3us is ~30x that. Spin
+                   rather than usleep(3): with timer slack a usleep lasts
+                   ~50us, long enough for the pair to have moved on. */
+                int64_t until = rg__nanotime() + 3000;
+                while (rg__load_acq(&pp->runnext) == next &&
+                       rg__nanotime() < until)
+                    rg__cpu_relax();
             }
             if (!rg__cas_acqrel(&pp->runnext, &next, NULL))
                 continue;

@@ -214,6 +214,9 @@ void rg__stack_free_all(void)
     struct stack_arena *a = stk.arenas;
     while (a) {
         struct stack_arena *next = a->next;
+        /* Gs destroyed while parked never returned from their frames:
+           their ASan red zones are still poisoned */
+        rg__san_unpoison(a->base + PAGE, a->size - PAGE);
         munmap(a->base, a->size);
         rg__free(a);
         a = next;

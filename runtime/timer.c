@@ -146,12 +146,17 @@ int64_t rg__timer_check(struct p *pp, int64_t now, bool *ran)
             return next;
         }
         struct rg_timer *t = pp->timers[0];
+        /* Copy the callback while the timer is still ours: once the lock
+           is dropped its owner may re-arm or reuse it. */
+        void (*f)(void *, uintptr_t) = t->f;
+        void *arg = t->arg;
+        uintptr_t seq = t->seq;
         heap_remove(pp, 0);
         update_timer0(pp);
         rg__unlock(&pp->timerlock);
         if (ran)
             *ran = true;
-        t->f(t->arg, t->seq);
+        f(arg, seq);
     }
 }
 

@@ -101,6 +101,13 @@ int rg__poll_ready(struct m *mp);
 void rg__poll_break(struct m *mp);
 int rg__poll_steal(struct m *mp, struct gq *ready);
 int64_t rg__poll_inflight(void);
+/*
+ * Release the in-flight count of the completions reaped into q (q->held).
+ * rg__poll(m, 0, q) does it before returning; a blocking rg__poll leaves
+ * it to the caller, who must first make q's Gs visible (a run queue), so
+ * that no moment exists where the I/O is neither in flight nor runnable.
+ */
+void rg__poll_retire(struct gq *q);
 /* Counters for rg_stats. Any thread. */
 void rg__poll_stats(uint64_t *submitted, uint64_t *completed,
                     uint64_t *enters);

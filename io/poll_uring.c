@@ -324,7 +324,7 @@ static void dispatch(struct pollm *pm, struct io_uring_cqe *cqe,
     struct rg__pollop *op = (struct rg__pollop *)(uintptr_t)tag;
     if (!(cqe->flags & IORING_CQE_F_MORE)) {
         rg__sub_seq(&pm->inflight, 1);
-        rg__sub_seq(&ninflight, 1);
+        ready->held++; /* ninflight drops in rg__poll_retire */
         rg__add_rlx(&ncompleted, 1);
     }
     if (op->complete)
@@ -511,7 +511,17 @@ int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
         n = reap(pm, ready);
         rg__unlock(&pm->cqlock);
     }
+    if (ns == 0)
+        rg__poll_retire(ready);
     return n;
+}
+
+void rg__poll_retire(struct gq *q)
+{
+    if (q->held) {
+        rg__sub_seq(&ninflight, q->held);
+        q->held = 0;
+    }
 }
 
 int rg__poll_steal(struct m *mp, struct gq *ready)
@@ -695,6 +705,7 @@ void rg__poll_close_m(struct m *mp)
     if (left > 0)
         fprintf(stderr, "ringo: %lld I/O operations still in flight at exit\n",
                 (long long)left);
+    rg__poll_retire(&q); /* shutdown: those Gs will never run */
     io_uring_queue_exit(&pm->ring);
     rg__sys_close(pm->wakefd);
     rg__sub_seq(&ninflight, left);

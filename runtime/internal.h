@@ -62,6 +62,10 @@ enum {
 struct gq {
     struct g *head, *tail;
     int n;
+    /* I/O completions reaped into this queue whose in-flight count is
+       still held: they keep deadlock detection off until the Gs are
+       visible in a run queue (rg__poll_retire; "Idle Ms" in sched.c). */
+    int held;
 };
 
 /*

@@ -156,6 +156,10 @@ static uint32_t runq_grab(struct p *pp, struct g *_Atomic *batch,
                 while (rg__load_acq(&pp->runnext) == next &&
                        rg__nanotime() < until)
                     rg__cpu_relax();
+                /* It moved: the owner is running its runnext chain (a
+                   goroutine pair handing off). Leave the pair together;
+                   catching the same G again a round trip later would
+                   split it across threads. */
             }
             if (!rg__cas_acqrel(&pp->runnext, &next, NULL))
                 continue;

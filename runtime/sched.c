@@ -164,7 +164,8 @@ void rg__globrunq_putbatch(struct gq *q)
     rg__sched.runq.tail = q->tail;
     rg__sched.runq.n += q->n;
     rg__add_seq(&rg__sched.runqsize, q->n);
-    *q = (struct gq){0};
+    q->head = q->tail = NULL; /* q->held stays: see rg__poll_retire */
+    q->n = 0;
 }
 
 /* Take a batch from the global queue into pp; return one G. max 0: no
@@ -196,12 +197,15 @@ static struct g *globrunq_get(struct p *pp, int max)
 void rg__inject_glist(struct gq *q)
 {
     int n = q->n;
-    if (!n)
+    if (!n) {
+        rg__poll_retire(q);
         return;
+    }
     for (struct g *gp = q->head; gp; gp = gp->schedlink)
         rg__casgstatus(gp, G_WAITING, G_RUNNABLE);
     rg__lock(&rg__sched.lock);
     rg__globrunq_putbatch(q);
+    rg__poll_retire(q); /* the Gs are visible: see "Idle Ms" */
     rg__unlock(&rg__sched.lock);
     while (n-- > 0 && rg__load_seq(&rg__sched.npidle) > 0)
         rg__startm(NULL, false);
@@ -356,7 +360,12 @@ static inline void check_exiting(struct m *mp)
 }
 
 /*
- * idle_park: mp has no P and nothing to do. Park on its ring until it is
+ * idle_park: mp has no P and nothing to do.
+ *
+ * Gs readied by completions reaped here stay counted as I/O in flight
+ * (q.held) until they sit in a run queue or this M holds a P: checkdead
+ * (which needs every M idle, nothing runnable and no I/O in flight) must
+ * never see the moment in between. Park on its ring until it is
  * handed a P, or it can take one to run readied Gs or due timers. See
  * "Idle Ms". Returns holding a P, or without one when the runtime exits.
  */
@@ -402,6 +411,7 @@ static void idle_park(struct m *mp)
             rg__unlock(&rg__sched.lock);
             rg__acquirep(pp);
             rg__inject_local(pp, &q);
+            rg__poll_retire(&q);
             return;
         }
         bool due = rg__sched.timerm == mp &&
@@ -415,6 +425,7 @@ static void idle_park(struct m *mp)
                 if (q.n > 1)
                     rg__wakep();
                 rg__inject_local(pp, &q);
+                rg__poll_retire(&q);
                 return;
             }
             if (due) {
@@ -432,6 +443,7 @@ static void idle_park(struct m *mp)
                 rg__globrunq_putbatch(&q);
             }
         }
+        rg__poll_retire(&q); /* under sched.lock: see "Idle Ms" */
     }
 }
 

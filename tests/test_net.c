@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -405,17 +406,21 @@ static void ping_once(int lfd, const char *host)
     ck_assert_int_eq(rg_close(fd), 0);
 }
 
+static int have_localhost;
+
 static void names_main(void *arg)
 {
     (void)arg;
     int lfd = listen_local();
-    ping_once(lfd, "localhost");
+    if (have_localhost)
+        ping_once(lfd, "localhost");
     ping_once(lfd, "127.0.0.1");
     ck_assert_int_eq(rg_close(lfd), 0);
     /* Every way of naming the listener's host. */
     static const char *hosts[] = {NULL, "", "0.0.0.0", "127.0.0.1",
                                   "localhost"};
-    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+    size_t nhosts = sizeof(hosts) / sizeof(hosts[0]) - !have_localhost;
+    for (size_t i = 0; i < nhosts; i++) {
         lfd = rg_listen_tcp(hosts[i], 0, 0, 0);
         ck_assert_msg(lfd >= 0, "listen %s: %d", hosts[i] ? hosts[i] : "NULL",
                       lfd);
@@ -434,6 +439,12 @@ static void names_main(void *arg)
 
 START_TEST(dial_names_and_listen_hosts)
 {
+    /* A minimal system (a fresh chroot) may have no /etc/hosts: test name
+       resolution only where the C library itself resolves "localhost". */
+    struct addrinfo *ai = NULL;
+    have_localhost = getaddrinfo("localhost", "80", NULL, &ai) == 0;
+    if (ai)
+        freeaddrinfo(ai);
     t_run_nofd(names_main, NULL, 2);
 }
 END_TEST

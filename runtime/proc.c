@@ -139,6 +139,27 @@ static uint64_t newgoid(struct p *pp)
     return pp->goidcache++;
 }
 
+/* Make gp (fresh or from a free list) ready to start fn(arg). */
+static void ginit(struct g *gp, uint64_t goid, void (*fn)(void *), void *arg,
+                  uint64_t parent, void *pc)
+{
+    gp->goid = goid;
+    gp->fn = fn;
+    gp->arg = arg;
+    gp->parent_goid = parent;
+    gp->gopc = pc;
+    gp->waitreason = NULL;
+    gp->waitfd = -1;
+    gp->param = NULL;
+    gp->m = NULL;
+    rg__san_g_create(gp);
+#ifdef RG_SANITIZE
+    rg__ctx_make(&gp->sched, (void *)gp->stack_hi, rg__san_gentry, gp);
+#else
+    rg__ctx_make(&gp->sched, (void *)gp->stack_hi, fn, arg);
+#endif
+}
+
 /*
  * newproc: create a runnable G that will call fn(arg), and queue it in
  * runnext of the caller's P. Runs on a G or g0 of an M that holds a P.
@@ -157,21 +178,7 @@ struct g *rg__newproc(void (*fn)(void *), void *arg, void *callerpc, int *err)
             return NULL;
         }
     }
-    gp->goid = newgoid(pp);
-    gp->fn = fn;
-    gp->arg = arg;
-    gp->parent_goid = mp->curg ? mp->curg->goid : 0;
-    gp->gopc = callerpc;
-    gp->waitreason = NULL;
-    gp->waitfd = -1;
-    gp->param = NULL;
-    gp->m = NULL;
-    rg__san_g_create(gp);
-#ifdef RG_SANITIZE
-    rg__ctx_make(&gp->sched, (void *)gp->stack_hi, rg__san_gentry, gp);
-#else
-    rg__ctx_make(&gp->sched, (void *)gp->stack_hi, fn, arg);
-#endif
+    ginit(gp, newgoid(pp), fn, arg, mp->curg ? mp->curg->goid : 0, callerpc);
     rg__store_rlx(&pp->ngcreated, rg__load_rlx(&pp->ngcreated) + 1);
     rg__store_rel(&gp->status, G_RUNNABLE); /* rel: the G is initialised */
     rg__runq_put(pp, gp, true);
@@ -218,21 +225,7 @@ static int go_foreign(void (*fn)(void *), void *arg, void *pc)
     if (!gp)
         rc = rg__stack_alloc(&gp);
     if (rc == 0) {
-        gp->goid = rg__add_rlx(&rg__sched.goidgen, 1) + 1;
-        gp->fn = fn;
-        gp->arg = arg;
-        gp->parent_goid = 0;
-        gp->gopc = pc;
-        gp->waitreason = NULL;
-        gp->waitfd = -1;
-        gp->param = NULL;
-        gp->m = NULL;
-        rg__san_g_create(gp);
-#ifdef RG_SANITIZE
-        rg__ctx_make(&gp->sched, (void *)gp->stack_hi, rg__san_gentry, gp);
-#else
-        rg__ctx_make(&gp->sched, (void *)gp->stack_hi, fn, arg);
-#endif
+        ginit(gp, rg__add_rlx(&rg__sched.goidgen, 1) + 1, fn, arg, 0, pc);
         rg__add_rlx(&rg__sched.ngforeign, 1);
         rg__store_rel(&gp->status, G_RUNNABLE);
         rg__lock(&rg__sched.lock);

@@ -13,7 +13,8 @@
 # its processes) over the measured client run is divided by the requests
 # the client completed. Rounds are interleaved (ringo, go, nginx, ringo,
 # ...); every server is started fresh for each run and warmed up for 1 s
-# first; the table shows medians. Without wrk, the HTTP rows are driven by
+# first; the table shows medians, and the best round beside them (the one
+# least disturbed by other processes). Without wrk, the HTTP rows use
 # ringo-bench http instead (said under the table).
 #
 # Usage: bench/net-compare.sh [--rounds R] [--duration S] [--only LIST]
@@ -233,6 +234,9 @@ wrk_client() {
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
     p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    # wrk sometimes records no latency at all when pipelining: say so.
+    [[ $p50 == 0 ]] && p50=n/a
+    [[ $p99 == 0 ]] && p99=n/a
     errs=$(awk '/Non-2xx/ { e += $NF } /Socket errors/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 } END { print e + 0 }' <<<"$out")
     [[ -n $n && -n $rps ]] || { echo "wrk: no result" >&2; return 1; }
     echo "$n $rps $p50 $p99 $errs"
@@ -263,7 +267,11 @@ client() {
 
 # ---- measurements ----------------------------------------------------------
 
-record() { echo "$3" >>"$tmp/res.$1.$2"; } # record KEY METRIC VALUE
+# record KEY METRIC VALUE: keep VALUE for the medians if it is a number.
+record() {
+    [[ $3 =~ ^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] && echo "$3" >>"$tmp/res.$1.$2"
+    return 0
+}
 
 # run_load WORKLOAD IMPL ROUND: one fresh server, 1 s warm-up, measured run.
 run_load() {
@@ -325,6 +333,14 @@ median() {
         printf "%.6g\n", m }'
 }
 
+# best FILE max|min: the best value over the rounds (the round least
+# disturbed by other processes), or n/a.
+best() {
+    [[ -s $1 ]] || { echo n/a; return; }
+    sort -g "$1" | awk -v w="$2" 'NR == 1 { lo = $1 } { hi = $1 }
+        END { printf "%.6g\n", (w == "max") ? hi : lo }'
+}
+
 fmt() {
     [[ $1 == n/a ]] && { echo n/a; return; }
     awk -v v="$1" 'BEGIN { a = v < 0 ? -v : v
@@ -379,15 +395,16 @@ echo "Host: $(nproc) CPUs, $(uname -sr); $(date -u '+%Y-%m-%d %H:%M UTC')." \
      "Server on CPU 0 (1 P / GOMAXPROCS=1 / 1 worker), client on CPU 1." \
      "Load from other processes, 1 s before: ${busy_before:-?}; after: ${busy_after:-?}."
 echo
-echo "| workload | server | req/s | p50 µs | p99 µs | server CPU µs/req | errors |"
-echo "|---|---|---:|---:|---:|---:|---:|"
+echo "| workload | server | req/s | p50 µs | p99 µs | server CPU µs/req | errors | best req/s | best CPU µs/req |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for w in http pipeline echo; do
     for impl in "${IMPLS[@]}"; do
         k=$w.$impl
         [[ -s $tmp/res.$k.rps ]] || continue
         echo "| $(label "$w") | $impl | $(fmt "$(median "$tmp/res.$k.rps")") |" \
              "$(fmt "$(median "$tmp/res.$k.p50")") | $(fmt "$(median "$tmp/res.$k.p99")") |" \
-             "$(fmt "$(median "$tmp/res.$k.cpu")") | $(median "$tmp/res.$k.errors") |"
+             "$(fmt "$(median "$tmp/res.$k.cpu")") | $(median "$tmp/res.$k.errors") |" \
+             "$(fmt "$(best "$tmp/res.$k.rps" max)") | $(fmt "$(best "$tmp/res.$k.cpu" min)") |"
     done
 done
 if ls "$tmp"/res.conns.*.rss >/dev/null 2>&1; then
@@ -412,7 +429,10 @@ target() {
 m() { median "$tmp/res.$1"; }
 mul() { [[ $1 == n/a ]] && echo n/a || awk -v a="$1" -v f="$2" 'BEGIN { print a * f }'; }
 echo
-echo "Targets:"
+echo "Medians over the rounds; \"best\" is the best single round (the least"
+echo "disturbed by other processes on a shared machine)."
+echo
+echo "Targets (medians):"
 target "httpd req/s >= 1.5x Go" "$(m http.ringo.rps)" ge "$(mul "$(m http.go.rps)" 1.5)"
 target "httpd req/s >= nginx" "$(m http.ringo.rps)" ge "$(m http.nginx.rps)"
 target "httpd CPU/req <= nginx" "$(m http.ringo.cpu)" le "$(m http.nginx.cpu)"

@@ -61,7 +61,7 @@
 #define BACKLOG 4096                /* the kernel caps it at somaxconn */
 #define GRACE_NS 5000000000ull      /* busy connections get 5 s to finish */
 #define SIG_POLL_NS 50000000ull     /* fallback signal polling: 50 ms */
-#define ACCEPT_BACKOFF_NS 10000000u /* out of fds: retry accept in 10 ms */
+#define ACCEPT_BACKOFF_NS 10000000u /* e.g. out of fds: retry in 10 ms */
 #define MAX_CONN_TABLE (1 << 22)    /* fds tracked at most */
 
 enum { CONN_NONE = 0, CONN_BUSY, CONN_IDLE };
@@ -219,18 +219,20 @@ static void print_listening(int lfd)
     fflush(stdout);
 }
 
-/* Accept until stopping. Errors that concern one connection (or a
-   momentary lack of fds) do not stop the server. */
+/* Accept until stopping. Errors that concern one connection are
+   skipped; others (out of fds or memory) are retried after a pause, so
+   the loop never spins. */
 static void accept_loop(void (*conn)(void *))
 {
     while (!atomic_load(&srv.stopping)) {
         int fd = rg_accept(srv.lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd == -ECANCELED || fd == -EBADF)
+            break; /* closed by the watcher */
+        if (fd == -ECONNABORTED || fd == -EINTR || fd == -EAGAIN ||
+            fd == -EPROTO || fd == -EPERM)
+            continue; /* that connection is gone; the next one may not be */
         if (fd < 0) {
-            if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS ||
-                fd == -ENOMEM)
-                rg_sleep(ACCEPT_BACKOFF_NS);
-            else if (fd == -ECANCELED || fd == -EBADF)
-                break; /* closed by the watcher */
+            rg_sleep(ACCEPT_BACKOFF_NS);
             continue;
         }
         int one = 1;

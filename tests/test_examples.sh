@@ -88,8 +88,13 @@ test_echo() {
     local bad=0
     for i in "${cpids[@]}"; do wait "$i" || bad=$((bad + 1)); done
     check "echo: 20 concurrent 64 KiB round trips" test "$bad" -eq 0
-    # An idle connection must not hold up a graceful shutdown.
+    # An idle connection must not hold up a graceful shutdown. One round
+    # trip first, so that the server has surely accepted it.
     exec 3<>"/dev/tcp/127.0.0.1/$port"
+    local first=
+    printf 'ping!' >&3
+    IFS= read -r -d '!' -t 5 first <&3
+    check "echo: round trip over a held connection" test "$first" = ping
     stop_term echo "$pid"
     local rest
     rest=$(timeout 5 cat <&3; echo "rc=$?")
@@ -158,11 +163,19 @@ test_httpd_hello() {
     out=$("${CURL[@]}" "$url/")
     check "httpd: still serving after bad requests" test "$out" = "Hello, World!"
 
+    # A keep-alive connection, surely accepted (one request answered), with
+    # a second request sent just before SIGTERM: it is answered, with
+    # Connection: close, and the connection closed.
     exec 3<>"/dev/tcp/127.0.0.1/$port"
+    local first=
+    printf 'GET / HTTP/1.1\r\nHost: t\r\n\r\n' >&3
+    IFS= read -r -d '!' -t 5 first <&3
+    check "httpd: first request on a held connection" grep -q 'Hello, World' <<<"$first"
     printf 'GET / HTTP/1.1\r\nHost: t\r\n\r\n' >&3
     stop_term httpd "$pid"
     out=$(timeout 5 cat <&3)
-    check "httpd: keep-alive connection answered, then closed on shutdown" grep -q 'Hello, World!' <<<"$out"
+    check "httpd: request in flight at SIGTERM answered" grep -q 'Hello, World!' <<<"$out"
+    check "httpd: ... with Connection: close" grep -qi '^connection: close' <<<"$out"
     exec 3<&-
 }
 

@@ -72,10 +72,10 @@ static void switch_main(void *arg)
 {
     (void)arg;
     for (int i = 0; i < 10000; i++) /* warm up */
-        mcall(bounce);
+        rg__mcallg(bounce);
     uint64_t t0 = rg_now();
     for (long i = 0; i < sw_n; i++)
-        mcall(bounce);
+        rg__mcallg(bounce);
     sw_ns = (double)(rg_now() - t0) / (2.0 * (double)sw_n);
 }
 

@@ -195,6 +195,8 @@ struct p {
     _Atomic uint32_t syscalltick; /* owner: bumped on every blocking call */
     uint32_t sysmontick;     /* monitor only: schedtick/syscalltick seen */
     int64_t sysmonwhen;      /* monitor only: when they last changed */
+    struct g *sysmonnext;    /* monitor only: runnext last seen */
+    int64_t sysmonnextwhen;  /* monitor only: since when */
 
     /* Dead Gs with their stacks, reused by rg_go with no syscall. Owner. */
     struct g *gfree;
@@ -348,7 +350,7 @@ uint32_t rg__fastrand(struct m *mp);
 
 /* ---- proc.c: goroutines ---- */
 void rg__mcall(struct rg_gobuf *, void *, void (*)(void *), void *);
-void mcall(void (*fn)(struct g *));
+void rg__mcallg(void (*fn)(struct g *));
 struct g *rg__newproc(void (*fn)(void *), void *arg, void *callerpc, int *err);
 void rg__goexit1(void) __attribute__((noreturn));
 void rg__casgstatus(struct g *gp, uint32_t from, uint32_t to);

@@ -52,7 +52,7 @@ void rg__park(bool (*commit)(struct g *, void *), void *arg,
     mp->waitarg = arg;
     gp->waitreason = reason;
     gp->waitsince = rg__load_rlx(&rg__sched.coarsenow);
-    mcall(park_m);
+    rg__mcallg(park_m);
 }
 
 void rg__ready(struct g *gp, bool next)

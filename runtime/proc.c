@@ -42,10 +42,11 @@ void rg__casgstatus(struct g *gp, uint32_t from, uint32_t to)
 }
 
 /*
- * mcall: switch from the running G to g0 and run fn(g) there. fn must not
- * return (it ends in schedule() or execute()). mcall returns in the G when
- * some M resumes it with gogo, possibly on another thread: nothing read
- * from thread-local storage before the call is valid after it.
+ * rg__mcallg (Go's mcall): switch from the running G to g0 and run fn(g)
+ * there. fn must not return (it ends in schedule() or execute()). It
+ * returns in the G when some M resumes it with gogo, possibly on another
+ * thread: nothing read from thread-local storage before the call is valid
+ * after it.
  */
 #ifdef RG_SANITIZE
 /* In sanitizer builds g0 is entered through here, to finish the switch
@@ -74,7 +75,7 @@ static inline void mcall_switch(struct g *gp, void (*fn)(struct g *),
 #endif
 }
 
-void mcall(void (*fn)(struct g *))
+void rg__mcallg(void (*fn)(struct g *))
 {
     struct g *gp = getg();
     mcall_switch(gp, fn, 0);
@@ -309,7 +310,7 @@ void rg_yield(void)
     struct g *gp = getg();
     if (!gp || !gp->m || gp == gp->m->g0)
         return;
-    mcall(gosched_m);
+    rg__mcallg(gosched_m);
 }
 
 /* Goroutines alive: created minus exited, summed over Ps. Racy snapshot. */

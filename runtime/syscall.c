@@ -24,9 +24,9 @@
  * otherwise work could sit on an idle P with no M.
  *
  * Ms created this way stay as idle Ms afterwards (parked on their rings)
- * and are reused; at most RG_MAX_MS Ms exist. At the cap, a blocking call
- * keeps its P (the other goroutines of that P wait, as with a plain
- * blocking call).
+ * and are reused; at most RG_MAX_MS Ms exist. At the cap, a retaken P
+ * that has work goes to the idle list with it: the next M that looks for
+ * work (or the blocked M, when its call returns) runs it.
  *
  * I/O of other goroutines that this M submitted keeps completing: its
  * ring's completions are posted by kernel task work, which interrupts
@@ -105,7 +105,7 @@ static void exitsyscall(struct g *gp)
         rg__casgstatus(gp, G_SYSCALL, G_RUNNING);
         return;
     }
-    mcall(exitsyscall0);
+    rg__mcallg(exitsyscall0);
 }
 
 /*

@@ -101,12 +101,14 @@ static void schedtrace(int64_t now)
     for (int i = 0; i < rg__sched.nprocs; i++) {
         struct p *pp = &rg__sched.allp[i];
         struct m *mp = __atomic_load_n(&pp->m, __ATOMIC_RELAXED);
+        struct g *next = rg__load_rlx(&pp->runnext);
         n = snprintf(buf, sizeof(buf),
                      "  P%d: status=%d schedtick=%u syscalltick=%u m=%d "
-                     "runqsize=%u gfreecnt=%d timers=%d\n",
+                     "runqsize=%u runnext=%lld gfreecnt=%d timers=%d\n",
                      i, rg__load_rlx(&pp->status), rg__load_rlx(&pp->schedtick),
                      rg__load_rlx(&pp->syscalltick), mp ? mp->id : -1,
-                     rg__runq_len(pp), __atomic_load_n(&pp->gfreecnt, __ATOMIC_RELAXED),
+                     rg__runq_len(pp), next ? (long long)next->goid : -1LL,
+                     __atomic_load_n(&pp->gfreecnt, __ATOMIC_RELAXED),
                      __atomic_load_n(&pp->ntimers, __ATOMIC_RELAXED));
         if (write(2, buf, (size_t)n) < 0)
             return;
@@ -157,6 +159,25 @@ static bool retake(int64_t now)
                 did = true;
             }
             continue;
+        }
+        /* A G left in runnext for HOG_NS while the P runs other Gs (its
+           G keeps readying new ones, or never yields) goes to the
+           global queue: runnext must not starve it (Go relies on
+           preemption for this). */
+        struct g *next = rg__load_acq(&pp->runnext);
+        if (next && next == pp->sysmonnext) {
+            if (now - pp->sysmonnextwhen >= HOG_NS &&
+                rg__cas_acqrel(&pp->runnext, &next, NULL)) {
+                rg__lock(&rg__sched.lock);
+                rg__globrunq_put(next);
+                rg__unlock(&rg__sched.lock);
+                rg__wakep();
+                pp->sysmonnext = NULL;
+                did = true;
+            }
+        } else {
+            pp->sysmonnext = next;
+            pp->sysmonnextwhen = now;
         }
         if (now - pp->sysmonwhen < HOG_NS || rg__runq_empty(pp))
             continue;

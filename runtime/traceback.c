@@ -3,7 +3,7 @@
  * fatal-error reports) in the shape of Go's traceback.
  *
  *   goroutine 7 [chan receive, 12 s]:
- *     #0 mcall+0x4a (libringo.so.0)
+ *     #0 rg__mcallg+0x4a (libringo.so.0)
  *     #1 rg__park+0x5c (libringo.so.0)
  *     #2 rg_chan_recv+0x10 (libringo.so.0)
  *     #3 worker+0x2a (server)

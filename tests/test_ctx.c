@@ -167,7 +167,7 @@ static void bounce_main(void *arg)
     (void)arg;
     uint64_t id = rg_id();
     for (int i = 0; i < 100000; i++)
-        mcall(bounce);
+        rg__mcallg(bounce);
     ck_assert_uint_eq(rg_id(), id);
 }
 

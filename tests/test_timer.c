@@ -49,7 +49,10 @@ START_TEST(fire_in_order_not_early)
     atomic_store(&done_count, 0);
     atomic_store(&order_pos, 0);
     atomic_store(&early, 0);
-    t_run(order_main, NULL, 2);
+    /* One P, one timer heap: expiry order is wake order. (Across Ps, two
+       timers 2 ms apart on different heaps may wake in either order when
+       the machine stalls for longer than that, as in Go.) */
+    t_run(order_main, NULL, 1);
     ck_assert_int_eq(atomic_load(&early), 0);
     for (int i = 1; i < ORDER_N; i++)
         ck_assert_int_le(order_log[i - 1], order_log[i]);

@@ -55,5 +55,8 @@ int bench_http(struct bench_opts *o);
 int bench_iort(struct bench_opts *o);
 int bench_iostream(struct bench_opts *o);
 int bench_accept(struct bench_opts *o);
+int bench_tcp(struct bench_opts *o);
+int bench_file(struct bench_opts *o);
+int bench_soak(struct bench_opts *o);
 
 #endif

@@ -23,8 +23,7 @@ static unsigned hist_index(uint64_t v)
     return (e - HIST_SUB_BITS + 1) * HIST_SUB + sub;
 }
 
-/* Lowest value of bucket i, and its width. */
-static void hist_bucket(unsigned i, uint64_t *lo, uint64_t *width)
+void hist_bucket_bounds(unsigned i, uint64_t *lo, uint64_t *width)
 {
     if (i < HIST_SUB) {
         *lo = i;
@@ -46,6 +45,7 @@ void hist_record(struct hist *h, uint64_t v)
 {
     h->bucket[hist_index(v)]++;
     h->count++;
+    h->sum += v;
     if (v > h->max)
         h->max = v;
 }
@@ -55,6 +55,7 @@ void hist_record_shared(struct hist *h, uint64_t v)
     /* Relaxed: the counts are read after the writers are joined. */
     __atomic_fetch_add(&h->bucket[hist_index(v)], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->sum, v, __ATOMIC_RELAXED);
     uint64_t m = __atomic_load_n(&h->max, __ATOMIC_RELAXED);
     while (v > m &&
            !__atomic_compare_exchange_n(&h->max, &m, v, true, __ATOMIC_RELAXED,
@@ -67,8 +68,30 @@ void hist_merge(struct hist *dst, const struct hist *src)
     for (unsigned i = 0; i < HIST_NBUCKETS; i++)
         dst->bucket[i] += src->bucket[i];
     dst->count += src->count;
+    dst->sum += src->sum;
     if (src->max > dst->max)
         dst->max = src->max;
+}
+
+void hist_merge_shared(struct hist *dst, const struct hist *src)
+{
+    /* Relaxed: a snapshot for progress reports; exact values are read
+       only after the writers are joined (see hist.h). */
+    uint64_t n = __atomic_load_n(&src->count, __ATOMIC_RELAXED);
+    if (n == 0)
+        return;
+    for (unsigned i = 0; i < HIST_NBUCKETS; i++)
+        dst->bucket[i] += __atomic_load_n(&src->bucket[i], __ATOMIC_RELAXED);
+    dst->count += n;
+    dst->sum += __atomic_load_n(&src->sum, __ATOMIC_RELAXED);
+    uint64_t m = __atomic_load_n(&src->max, __ATOMIC_RELAXED);
+    if (m > dst->max)
+        dst->max = m;
+}
+
+double hist_mean(const struct hist *h)
+{
+    return h->count ? (double)h->sum / (double)h->count : 0.0;
 }
 
 uint64_t hist_quantile(const struct hist *h, double q)
@@ -86,7 +109,7 @@ uint64_t hist_quantile(const struct hist *h, double q)
         seen += h->bucket[i];
         if (seen >= rank) {
             uint64_t lo, width;
-            hist_bucket(i, &lo, &width);
+            hist_bucket_bounds(i, &lo, &width);
             uint64_t mid = lo + width / 2;
             return mid < h->max ? mid : h->max;
         }

@@ -1,5 +1,6 @@
 /*
- * examples/httpd.h: what httpd.c (connections, requests, responses) and
+ * examples/httpd.h: what httpd.c (connections, deadlines, main),
+ * httpd_proto.c (requests and responses on a connection's buffers) and
  * httpd_files.c (static files under --root) share.
  */
 #ifndef RINGO_EXAMPLES_HTTPD_H
@@ -19,13 +20,16 @@
  */
 struct conn {
     int fd;
-    bool close;        /* close once the responses so far are written */
-    bool linger;       /* closing after an error: drain the client first */
-    bool broken;       /* a write failed: nothing more can be sent */
-    uint64_t deadline; /* the read/write deadline currently set, abs ns */
-    size_t discard;    /* request body bytes still to skip */
-    size_t rlen;       /* bytes in rbuf */
-    size_t wlen;       /* bytes in wbuf */
+    bool close;            /* close once the responses so far are written */
+    bool linger;           /* closing after an error: drain the client first */
+    bool broken;           /* a write failed: nothing more can be sent */
+    bool short_dl;         /* deadline is req_deadline, not the idle one */
+    uint64_t deadline;     /* the read/write deadline currently set, abs ns */
+    uint64_t req_deadline; /* the request under way must have arrived by
+                              then; 0 between requests */
+    size_t discard;        /* request body bytes still to skip */
+    size_t rlen;           /* bytes in rbuf */
+    size_t wlen;           /* bytes in wbuf */
     char rbuf[RBUF_SIZE];
     char wbuf[WBUF_SIZE];
 };
@@ -41,10 +45,24 @@ struct req {
     bool keepalive; /* the connection stays open after the response */
 };
 
+/*
+ * Answer every complete request in c->rbuf[0..c->rlen) into c->wbuf, skip
+ * the bodies, and move the incomplete tail to the front of rbuf. Sets
+ * c->close after a response that ends the connection (c->linger too after
+ * an error); nothing after that request is parsed. Returns how many
+ * request boundaries were passed (heads answered plus bodies finished):
+ * 0 means the request under way is still incomplete. See httpd_proto.c.
+ */
+int httpd_serve(struct conn *c);
+
 /* Append n bytes to the connection's write buffer, flushing when full. */
 void wb_put(struct conn *c, const void *p, size_t n);
 
-/* Write out the write buffer. Returns 0 or -errno (c->broken is set). */
+/*
+ * Write out the write buffer. Returns 0 or -errno (c->broken is set).
+ * Defined by the program that links httpd_proto.c: httpd.c writes to the
+ * socket, the fuzzer to memory.
+ */
 int conn_flush(struct conn *c);
 
 /*
@@ -59,6 +77,9 @@ void resp_head(struct conn *c, const struct req *rq, int status,
 /* A complete text/plain response (body omitted for HEAD). */
 void resp_text(struct conn *c, const struct req *rq, int status,
                const char *body, const char *extra);
+
+/* An error response that ends the connection after a lingering close. */
+void resp_fatal(struct conn *c, int status, const char *body);
 
 /* Static files: see httpd_files.c. */
 int files_init(const char *root);

@@ -80,9 +80,19 @@ static struct {
 
 /* ---- options ---- */
 
+int srv_parse_secs(const char *s, uint64_t *ns)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !(v > 0 && v <= 86400))
+        return -1;
+    *ns = (uint64_t)(v * 1e9);
+    return 0;
+}
+
 int srv_parse_args(struct srv_opts *o, int *argc, char **argv)
 {
-    int out = 1;
+    int out = 1, bad = 0;
     for (int i = 1; i < *argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < *argc ? argv[i + 1] : NULL;
@@ -92,6 +102,8 @@ int srv_parse_args(struct srv_opts *o, int *argc, char **argv)
             o->port = atoi(v);
         else if (!strcmp(a, "--procs") && v)
             o->procs = atoi(v);
+        else if (!strcmp(a, "--idle-timeout") && v)
+            bad |= srv_parse_secs(v, &o->idle_ns) < 0;
         else {
             argv[out++] = argv[i];
             continue;
@@ -100,7 +112,7 @@ int srv_parse_args(struct srv_opts *o, int *argc, char **argv)
     }
     *argc = out;
     argv[out] = NULL;
-    if (o->port < 0 || o->port > 65535 || o->procs < 0)
+    if (bad || o->port < 0 || o->port > 65535 || o->procs < 0)
         return -1;
     return 0;
 }

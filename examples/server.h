@@ -21,14 +21,21 @@ struct srv_opts {
     const char *host; /* address to listen on */
     int port;         /* 0: any free port (printed) */
     int procs;        /* Ps; 0: the runtime's default */
+    uint64_t idle_ns; /* --idle-timeout; 0: the program's default */
 };
 
 /*
- * Parse --host, --port and --procs out of argv into o; other options are
- * left for the caller: *argc and argv are rewritten to hold them (argv[0]
- * kept). Returns 0, or -1 on a malformed value.
+ * Parse --host, --port, --procs and --idle-timeout out of argv into o;
+ * other options are left for the caller: *argc and argv are rewritten to
+ * hold them (argv[0] kept). Returns 0, or -1 on a malformed value.
  */
 int srv_parse_args(struct srv_opts *o, int *argc, char **argv);
+
+/*
+ * Parse a positive number of seconds (fractions allowed, at most a day)
+ * into *ns. Returns 0, or -1 when s is not such a number.
+ */
+int srv_parse_secs(const char *s, uint64_t *ns);
 
 /*
  * Block SIGINT and SIGTERM (threads the runtime creates inherit the mask;

@@ -1,14 +1,44 @@
 /*
  * ringo.h: goroutines for C on Linux, scheduled G/M/P-style on io_uring.
  *
+ * A goroutine is a function running on its own small stack. rg_run turns
+ * the calling thread into the runtime's first worker thread and runs a
+ * main goroutine; goroutines started with rg_go run on a pool of threads
+ * (Go's G/M/P scheduler) and block only themselves when they wait on I/O,
+ * channels, locks or timers. docs/api.md is this reference on one page,
+ * docs/design.md the model behind it.
+ *
+ * The header reads top-down: conventions and version, then one section
+ * per object: the runtime, goroutines, seeing inside, I/O, channels and
+ * select, synchronization.
+ *
  * Conventions, for every function below:
  *  - Functions that can fail return 0 (or a count) on success and a
- *    negative errno on failure, as liburing does. ringo never sets errno.
- *  - "From a goroutine" means from code running inside rg_run(), on any
- *    goroutine. Called from elsewhere, such functions return -EPERM.
+ *    negative errno on failure, as liburing does. ringo never sets errno:
+ *    a ringo call leaves the caller's errno as it found it.
+ *  - Who may call, as each function states it:
+ *      "from a goroutine": from code running on a goroutine of the
+ *      running runtime; called from elsewhere, such functions return
+ *      -EPERM and do nothing.
+ *      "any thread": from a goroutine or from any other thread of the
+ *      process (a "foreign" thread, not one of the runtime's), at any
+ *      time unless the function says "while a runtime runs".
+ *  - Pointer arguments must be valid unless a function says what NULL
+ *    means.
+ *  - Scheduling is cooperative: a goroutine runs until it blocks in a
+ *    ringo call, yields (rg_yield) or returns. Code that loops without
+ *    calling ringo keeps its thread; a call that blocks the thread in the
+ *    kernel or a C library belongs in rg_blocking.
  *  - A goroutine may resume on a different thread after any call that can
- *    block or yield. Do not keep pointers to thread-local storage (errno
- *    included) across such calls.
+ *    block or yield. Do not keep pointers to thread-local storage (errno,
+ *    thread_local/__thread variables, pthread_self()) across such calls.
+ *  - C and C++: the header compiles as C99/C11 and C++11/17. Zero a
+ *    struct rg_config with `= {0}` in C, `{}` in C++ (where -Wextra warns
+ *    about `{0}`). The RG_*_INIT macros are braced initializers: use them
+ *    to initialize a declaration or a C++ member, not as expressions. A
+ *    C++ exception may be thrown and caught inside a goroutine, but must
+ *    not leave the goroutine's function (std::terminate) nor a callback
+ *    ringo calls (rg_blocking, rg_once_do).
  */
 #ifndef RINGO_H
 #define RINGO_H
@@ -23,6 +53,9 @@
 extern "C" {
 #endif
 
+/* Version of this header, the same as ringo.pc's (checked by
+   tests/test_install.sh). The shared library's soname is libringo.so.0;
+   it changes when the ABI does. */
 #define RINGO_VERSION_MAJOR 0
 #define RINGO_VERSION_MINOR 1
 #define RINGO_VERSION_PATCH 0
@@ -38,26 +71,51 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 
 /*
+ * The runtime is the scheduler, its threads and their I/O pollers (an
+ * io_uring per thread, or one epoll instance: RG_CONFIG_EPOLL). rg_run
+ * starts it on the calling thread and stops it when the main goroutine
+ * returns; one runtime runs at a time in a process, and it may be
+ * started again after it stopped. While it runs it owns handlers for
+ * SIGSEGV and SIGBUS (a goroutine stack overflow is reported, any other
+ * fault goes to the handler installed before), SIGURG with io_uring (it
+ * nudges a busy thread to submit its I/O; other SIGURGs go to the
+ * previous handler), and SIGQUIT with RG_CONFIG_TRACEBACK; rg_run
+ * restores them all.
+ */
+
+/*
  * Settings for rg_run(). Zero means "the default" for every field, so
- * `struct rg_config cfg = {0};` (or a NULL pointer) is a valid config.
+ * `struct rg_config cfg = {0};` (`{}` in C++), or a NULL pointer, is a
+ * valid config. A value out of range makes rg_run fail with -EINVAL.
  */
 struct rg_config {
-    int procs;             /* Ps (goroutines running in parallel). Default:
-                              $RINGO_PROCS, else the CPUs in the process's
-                              affinity mask. */
-    size_t stack_size;     /* usable bytes of each goroutine stack, rounded
-                              up to pages. Default 256 KiB. Stacks are
-                              reserved, not committed: RSS grows only with
-                              the pages a goroutine touches. */
+    int procs;             /* Ps (goroutines running in parallel), 0..4096.
+                              0: $RINGO_PROCS if it is a number in 1..4096,
+                              else the CPUs in the process's affinity
+                              mask. */
+    size_t stack_size;     /* bytes of each goroutine stack, 0..1 GiB,
+                              raised to 16 KiB and rounded up to pages;
+                              its top ~0.5 KiB holds the goroutine's
+                              descriptor. 0: 256 KiB. Stacks are reserved,
+                              not committed: RSS grows only with the pages
+                              a goroutine touches. */
     unsigned ring_entries; /* submission queue entries of each thread's
-                              io_uring. Default 256. */
-    unsigned flags;        /* RG_CONFIG_* below */
+                              io_uring, 0..32768. 0: 256. */
+    unsigned flags;        /* RG_CONFIG_* below; other bits: -EINVAL */
     int reserved[7];       /* must be zero */
 };
 
-/* rg_config.flags: SIGQUIT prints every goroutine's stack and exits 2 (as
-   Go does). Also enabled by RINGO_TRACEBACK=1 in the environment. */
+/* rg_config.flags: SIGQUIT prints every goroutine's stack to stderr and
+   exits 2 (as Go does). RINGO_TRACEBACK in the environment overrides the
+   flag: "0" turns the dump off, any other non-empty value on. */
 #define RG_CONFIG_TRACEBACK 0x1
+/* rg_config.flags: wait for I/O with epoll (Go's netpoller: try the call,
+   wait for readiness, retry; files run as blocking calls) instead of
+   io_uring. Also selected by RINGO_NETPOLL=epoll in the environment, and
+   taken on its own, with one line on stderr, where io_uring cannot be set
+   up (qemu-user, seccomp, kernel.io_uring_disabled). The calls behave the
+   same either way; ring_entries is then unused. */
+#define RG_CONFIG_EPOLL 0x2
 
 /*
  * rg_run - boot the runtime and run main_fn(arg) as goroutine 1.
@@ -68,43 +126,72 @@ struct rg_config {
  * A goroutine that is running on another thread at that moment is not
  * interrupted; rg_run waits for it to reach its next scheduling point.
  *
- * Returns 0 when main_fn returned; -EINVAL for a bad config; -EBUSY when
- * called while a runtime is already running in this process; -EDEADLK when
- * every goroutine became blocked forever (a report goes to stderr); or the
- * -errno of a resource that could not be set up (io_uring, memory, thread),
- * with a message on stderr saying which.
+ * Any thread that is not running a goroutine. The environment is read
+ * here: RINGO_PROCS, RINGO_TRACEBACK, RINGO_DEBUG, RINGO_NETPOLL
+ * (docs/api.md).
+ *
+ * Returns 0 when main_fn returned; -EINVAL for a NULL main_fn or a bad
+ * config; -EBUSY when called from a goroutine or while a runtime is
+ * already running in this process; -EDEADLK when every goroutine became
+ * blocked forever (a report goes to stderr); -EAGAIN when the monitor
+ * thread could not be started; or the -errno of another resource that
+ * could not be set up (the poller, memory), with a message on stderr
+ * saying which.
  */
 RG_API int rg_run(void (*main_fn)(void *), void *arg,
                   const struct rg_config *cfg);
 
+/* rg_procs - number of Ps of the running runtime; 0 when none runs. Any
+   thread. */
+RG_API int rg_procs(void);
+
+/* ------------------------------------------------------------------ */
+/* Goroutines                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A goroutine is fn(arg) running on its own stack, scheduled on whichever
+ * runtime thread is free; it ends when fn returns (there is no handle to
+ * join it: use a channel or a waitgroup). Goroutines are cheap: a parked
+ * one costs about one page of RAM, and starting one in steady state
+ * reuses a dead one's stack without a system call.
+ */
+
 /*
  * rg_go - start fn(arg) as a new goroutine.
  *
- * The goroutine is queued on the caller's P and runs when scheduled; it
- * ends when fn returns. rg_go may yield the caller when its P's run queue
- * is full, so a loop that spawns goroutines cannot run away from them.
- * Returns 0, -ENOMEM when no stack could be mapped (fn never runs), or
- * -EPERM when called from outside a goroutine.
+ * From a goroutine, the new one is queued to run next on the caller's P,
+ * once the caller blocks or yields (an idle thread may steal it sooner).
+ * rg_go may yield the caller when its P's run queue is full, so a loop
+ * that spawns goroutines cannot run away from them. From a foreign
+ * thread, while a runtime runs, it goes to the global run queue and an
+ * idle P is woken for it. Any thread, while a runtime runs; not from
+ * rg_blocking's fn.
+ *
+ * Returns 0; -EINVAL for a NULL fn; -ENOMEM when no stack could be
+ * mapped; -EPERM when no runtime runs (or it is stopping). On failure fn
+ * never runs.
  */
 RG_API int rg_go(void (*fn)(void *), void *arg);
 
-/* rg_yield - let other runnable goroutines run; the caller stays runnable. */
+/* rg_yield - let other runnable goroutines run; the caller stays runnable
+   and goes to the back of its P's run queue. Outside a goroutine it does
+   nothing. */
 RG_API void rg_yield(void);
 
 /*
- * rg_sleep - park the calling goroutine for at least ns nanoseconds.
- * Returns 0, or -EPERM outside a goroutine.
+ * rg_sleep - park the calling goroutine for at least ns nanoseconds (0:
+ * just yield). From a goroutine. Returns 0, or -EPERM outside one.
  */
 RG_API int rg_sleep(uint64_t ns);
 
-/* rg_now - monotonic clock (CLOCK_MONOTONIC) in nanoseconds. Any thread. */
+/* rg_now - monotonic clock (CLOCK_MONOTONIC) in nanoseconds, the clock of
+   deadlines. Any thread, with or without a runtime. */
 RG_API uint64_t rg_now(void);
 
-/* rg_id - id of the calling goroutine (main is 1); 0 outside the runtime. */
+/* rg_id - id of the calling goroutine: main is 1, the others unique within
+   a run (not in creation order); 0 outside a goroutine. Any thread. */
 RG_API uint64_t rg_id(void);
-
-/* rg_procs - number of Ps of the running runtime; 0 when none runs. */
-RG_API int rg_procs(void);
 
 /*
  * rg_blocking - run fn(arg), a call that may block the thread (a blocking
@@ -113,18 +200,29 @@ RG_API int rg_procs(void);
  *
  * fn runs at once, on the caller's stack and thread. If it takes longer
  * than ~20 us, the runtime's monitor hands the caller's P to another
- * thread, so the other goroutines keep running; when fn returns, the
- * goroutine continues on whatever P it can get. fn must not call ringo
- * functions that block or yield.
+ * thread (one is started if none is idle, up to 1024 threads in all), so
+ * the other goroutines keep running. When fn returns, the goroutine
+ * continues on its P if that is still free, else on any idle P, else it
+ * is queued and may resume on another thread. fn must not call rg_go or
+ * ringo functions that block or yield; the ones that never block
+ * (trysend, tryrecv, unlocks, signal, ...) are allowed. fn returns
+ * nothing: pass results through arg.
  *
- * Returns 0 after fn returned, -EINVAL if fn is NULL, or -EPERM outside a
- * goroutine (fn is not called).
+ * From a goroutine. Returns 0 after fn returned, -EINVAL if fn is NULL,
+ * or -EPERM outside a goroutine (fn is not called).
  */
 RG_API int rg_blocking(void (*fn)(void *), void *arg);
 
 /* ------------------------------------------------------------------ */
 /* Seeing inside                                                       */
 /* ------------------------------------------------------------------ */
+
+/*
+ * What the runtime is doing, for debugging and monitoring: the goroutine
+ * list with stack traces, and counters. (The environment adds a periodic
+ * scheduler trace, RINGO_DEBUG=schedtrace=MS, and a dump on SIGQUIT,
+ * RINGO_TRACEBACK=1; see docs/api.md.)
+ */
 
 /*
  * rg_dump - write every live goroutine to fd, in the shape of Go's
@@ -134,7 +232,8 @@ RG_API int rg_blocking(void (*fn)(void *), void *arg);
  * that created it. Goroutines running on another thread are listed
  * without a trace. Any thread, while a runtime runs.
  *
- * Returns 0, -EBADF for a negative fd, or -EPERM when no runtime runs.
+ * Returns 0 (a failed write(2) is not reported), -EBADF for a negative
+ * fd, or -EPERM when no runtime runs.
  */
 RG_API int rg_dump(int fd);
 
@@ -147,12 +246,17 @@ struct rg_stats {
     uint64_t parks;              /* goroutines parked (blocked) */
     uint64_t threads;            /* Ms created */
     uint64_t idle_threads;       /* Ms parked with nothing to run */
-    uint64_t io_submitted;       /* I/O operations submitted */
-    uint64_t io_completed;       /* I/O completions reaped */
-    uint64_t io_enters;          /* io_uring_enter system calls */
+    uint64_t io_submitted;       /* I/O operations submitted (epoll:
+                                    waits for readiness begun) */
+    uint64_t io_completed;       /* I/O completions reaped (epoll: waits
+                                    ended by readiness) */
+    uint64_t io_enters;          /* io_uring_enter system calls (epoll:
+                                    epoll_wait calls) */
     uint64_t stack_mapped;       /* bytes of stack address space reserved */
     uint64_t stack_resident;     /* bytes of it in RAM (mincore) */
-    uint64_t reserved[8];
+    uint64_t io_epoll;           /* 1: I/O waits with epoll
+                                    (RG_CONFIG_EPOLL), 0: with io_uring */
+    uint64_t reserved[7];        /* zero */
 };
 
 /*
@@ -176,7 +280,10 @@ RG_API int rg_stats(struct rg_stats *st);
  * resumes it (on whichever thread is free). Calls that can finish at once
  * do so without the ring (recv/send try a non-blocking syscall first).
  * Regular files go through the ring too, so no thread ever blocks on a
- * disk.
+ * disk. With the epoll backend (RG_CONFIG_EPOLL) a call tries the syscall
+ * and, when it would wait, parks until the fd is ready and tries again
+ * (Go's netpoller); regular files, rg_open, rg_fsync and rg_close then run
+ * inside rg_blocking. Results and errors are the same with either.
  *
  * Common rules for every function in this section:
  *  - From a goroutine; elsewhere they return -EPERM and do nothing.
@@ -196,21 +303,29 @@ RG_API int rg_stats(struct rg_stats *st);
  *    used with these calls with rg_close, not close(2), which would
  *    neither wake the goroutines blocked on the fd nor reset what ringo
  *    remembers of it (its deadlines, whether it is a socket).
- *  - Reads and writes longer than 1 GiB are cut to 1 GiB (a short count).
+ *  - A descriptor's O_NONBLOCK flag changes nothing: the call still waits
+ *    (parking only the goroutine) until it can complete. For a single
+ *    attempt on a socket, pass MSG_DONTWAIT to rg_recv/rg_send.
+ *  - Reads and writes of one buffer longer than 1 GiB are cut to 1 GiB (a
+ *    short count, as the syscalls may return anyway).
+ *  - Descriptors of 2^24 and above work, but rg_close cannot cancel the
+ *    calls blocked on them and deadlines do not apply to them.
  */
 
 /*
  * rg_read, rg_write - read(2) and write(2). On a socket they are
  * rg_recv/rg_send with flags 0. On a regular file they use and advance the
  * file position. Returns the bytes transferred (0 at end of file or when
- * the peer closed), or -errno.
+ * the peer closed), -EBADF if fd is not open, or -errno.
  */
 RG_API ssize_t rg_read(int fd, void *buf, size_t n);
 RG_API ssize_t rg_write(int fd, const void *buf, size_t n);
 
 /*
  * rg_readv, rg_writev - readv(2) and writev(2) with iovcnt buffers
- * (at most IOV_MAX). Returns the bytes transferred, or -errno.
+ * (at most IOV_MAX); on a socket they are rg_recvmsg/rg_sendmsg. Returns
+ * the bytes transferred, -EINVAL for a negative iovcnt or a NULL iov with
+ * iovcnt > 0, or -errno.
  */
 RG_API ssize_t rg_readv(int fd, const struct iovec *iov, int iovcnt);
 RG_API ssize_t rg_writev(int fd, const struct iovec *iov, int iovcnt);
@@ -225,8 +340,9 @@ RG_API ssize_t rg_pwrite(int fd, const void *buf, size_t n, off_t off);
 
 /*
  * rg_write_all - write all n bytes of buf, looping over short writes.
- * Returns n, or -errno from the first write that failed (how much was
- * written before the failure is then unknown to the caller).
+ * Returns n; -errno from the first write that failed, or -EIO if a
+ * write returned 0 (how much was written before the failure is then
+ * unknown to the caller).
  */
 RG_API ssize_t rg_write_all(int fd, const void *buf, size_t n);
 
@@ -235,7 +351,8 @@ RG_API ssize_t rg_write_all(int fd, const void *buf, size_t n);
  * makes a single non-blocking attempt (-EAGAIN if it would wait);
  * MSG_WAITALL waits for all n bytes (rg_recv) in the kernel. Returns the
  * bytes transferred (rg_recv: 0 when the peer closed), -ECONNRESET when
- * the peer reset the connection, or -errno.
+ * the peer reset the connection, -ENOTSOCK if fd is not a socket, or
+ * -errno.
  */
 RG_API ssize_t rg_recv(int fd, void *buf, size_t n, int flags);
 RG_API ssize_t rg_send(int fd, const void *buf, size_t n, int flags);
@@ -257,8 +374,9 @@ RG_API ssize_t rg_sendmsg(int fd, const struct msghdr *msg, int flags);
  * Connections may be accepted by the kernel ahead of the call (a
  * multishot accept per listener, armed by the first rg_accept), so the
  * listener's backlog is drained into the process while goroutines accept.
- * Returns the new fd, -EINVAL for bad flags, -ETIMEDOUT past the read
- * deadline, -ECANCELED if fd was closed meanwhile, or -errno.
+ * Returns the new fd; -EINVAL for flags other than those two, or a
+ * non-NULL addr with a NULL addrlen; -ETIMEDOUT past the read deadline;
+ * -ECANCELED if fd was closed meanwhile; or -errno.
  */
 RG_API int rg_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
                      int flags);
@@ -266,13 +384,16 @@ RG_API int rg_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
 /*
  * rg_connect - connect(2) the socket fd to addr, waiting until the
  * connection is established or fails. Returns 0, -ECONNREFUSED when
- * nothing listens there, -ETIMEDOUT past fd's write deadline, or -errno.
+ * nothing listens there, -ETIMEDOUT past fd's write deadline, -EINVAL for
+ * a NULL addr, or -errno.
  */
 RG_API int rg_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
 
 /*
  * rg_open - open(2) path (relative paths from the current directory) with
- * open flags and mode (for O_CREAT). Returns the new fd, or -errno.
+ * open flags and mode (for O_CREAT), through the ring (epoll: inside
+ * rg_blocking), so a slow file system blocks no goroutine but the caller.
+ * Returns the new fd, -EFAULT for a NULL path, or -errno.
  */
 RG_API int rg_open(const char *path, int flags, mode_t mode);
 
@@ -309,15 +430,15 @@ RG_API int rg_listen_tcp(const char *host, int port, int backlog, int flags);
 /*
  * rg_dial_tcp - connect to host:port and return the connected socket
  * (close-on-exec, TCP_NODELAY set, as Go does). host is a numeric IPv4 or
- * IPv6 address, taken at once, or a name such as "localhost", resolved by
+ * IPv6 address, taken at once, or a name ("" means "localhost"), resolved by
  * getaddrinfo(3) on a helper thread while the goroutine waits (no thread
  * of the runtime blocks). A name's addresses are tried in order until one
  * connects. timeout_ns bounds the whole call, resolution included (0: no
  * timeout).
  *
  * Returns the fd, -ECONNREFUSED when nothing listens there, -ETIMEDOUT
- * when timeout_ns passed, -ENOENT for an unknown name, -EINVAL for a bad
- * port or a NULL host, or -errno (the first address's error).
+ * when timeout_ns passed, -ENOENT for an unknown name, -EINVAL for a port
+ * outside 1..65535 or a NULL host, or -errno (the first address's error).
  */
 RG_API int rg_dial_tcp(const char *host, int port, uint64_t timeout_ns);
 
@@ -332,10 +453,13 @@ RG_API int rg_dial_tcp(const char *host, int port, uint64_t timeout_ns);
  * fails with -ETIMEDOUT then, and one that starts after it fails at once,
  * even if data is ready. The deadline applies to calls already blocked on
  * fd, too: moving it earlier wakes them at the new time. Deadlines are
- * absolute: to time out after idling, set a new one before each call.
- * rg_close clears them.
+ * absolute: to time out after idling, set a new one before each call
+ * (that costs no timer operation). rg_close clears them. rg_open,
+ * rg_fsync and rg_close ignore deadlines.
  *
- * Returns 0, -EINVAL for a bad which, -EBADF for a negative fd, or -EPERM
+ * Returns 0; -EINVAL for a which that is 0 or has bits other than RG_READ
+ * and RG_WRITE; -EBADF for a negative fd; -ENOMEM when the fd's state
+ * could not be allocated (always for fds of 2^24 and above); -EPERM
  * outside a goroutine.
  */
 RG_API int rg_set_deadline(int fd, int which, uint64_t abs_ns);
@@ -498,8 +622,12 @@ RG_API int rg_select(struct rg_case *cases, int n, int64_t timeout_ns);
  * Goroutine-level locks and events (Go's package sync). Each type is a
  * plain struct of words, set up by its static initializer (or by zeroing
  * it) and needing no destruction; do not copy one that is in use. The
- * fields are private. Blocking parks the calling goroutine, never the
- * thread underneath it, so other goroutines keep running on that thread.
+ * initializers work in C and C++ alike (`rg_mutex mu = RG_MUTEX_INIT;`,
+ * or as a C++ default member initializer). The fields are private. A
+ * ringo lock is not a pthread lock: it may be held across calls that
+ * block or yield, and the goroutine may resume on another thread while
+ * holding it. Blocking parks the calling goroutine, never the thread
+ * underneath it, so other goroutines keep running on that thread.
  *
  * Calls that may block (lock, rlock, wait, acquire, once_do) need a
  * goroutine: elsewhere they return -EPERM and change nothing. Calls that
@@ -627,7 +755,14 @@ RG_API int rg_once_do(rg_once *o, void (*fn)(void *), void *arg);
 typedef struct rg_sema {
     uint32_t count; /* private: available units */
 } rg_sema;
-#define RG_SEMA_INIT(n) {(n)}
+/* A semaphore holding n units. The cast lets C++ take a non-constant n
+   (a braced list may not narrow an int to uint32_t there); a C++ cast
+   keeps -Wold-style-cast quiet. */
+#ifdef __cplusplus
+#define RG_SEMA_INIT(n) {static_cast<uint32_t>(n)}
+#else
+#define RG_SEMA_INIT(n) {(uint32_t)(n)}
+#endif
 
 /* rg_sema_acquire - take one unit, parking until one is available
    (parked callers are served first come, first served). Returns 0, or

@@ -143,7 +143,7 @@ static void accept_complete(struct rg__pollop *pop, int32_t res, uint32_t flags,
         else if (!aq_push(aq, res))
             rg__fd_close_raw(res); /* out of memory: drop the connection */
         if (aq->n > AQ_HIGH && !aq->op.cancel && (flags & IORING_CQE_F_MORE))
-            stop = rg__fd_cancel_locked(aq->fd, &aq->op, CANCEL_STOP);
+            stop = rg__fd_cancel_locked(fs, &aq->op, CANCEL_STOP);
     }
     if (!(flags & IORING_CQE_F_MORE)) {
         bool closing = aq->op.cancel == CANCEL_CLOSE;
@@ -326,7 +326,8 @@ int rg_accept(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
             return rc;
         if (!fs)
             return accept_once(fd, sa, salen, flags);
-        if (rg__io_tune.accept_multishot && !rg__fd_deadline(fs, IO_DIR_READ)) {
+        if (rg__io_tune.accept_multishot && !rg__poll_readiness() &&
+            !rg__fd_deadline(fs, IO_DIR_READ)) {
             rc = accept_multishot(fs, fd, sa, salen, flags);
             if (rc != AQ_RETRY)
                 return rc;

@@ -13,6 +13,9 @@
  *     (rings are single-issuer): other threads mark the op (ioop.cancel)
  *     and post a request to that M ("Cross-ring requests" in
  *     poll_uring.c), which submits IORING_OP_ASYNC_CANCEL by user_data.
+ *     Under the epoll backend nothing is in the kernel while an op waits:
+ *     the canceller completes it at once ("Deadlines and close" in
+ *     ready.c).
  *  3. A cancelled op still waits for its own final CQE before its G goes
  *     on: the state machine in poll.h never resumes a G earlier.
  *  4. While fdstate.closing is set, no new op registers on the fd (calls
@@ -170,6 +173,7 @@ static void fd_reset_locked(struct fdstate *fs, struct gq *woken)
 {
     rg__store_rlx(&fs->closing, 0);
     rg__store_rlx(&fs->kind, FD_KIND_UNKNOWN);
+    rg__store_rlx(&fs->ep, 0);
     rg__store_rlx(&fs->rmiss, 0);
     rg__store_rlx(&fs->deadline[0], 0);
     rg__store_rlx(&fs->deadline[1], 0);
@@ -216,6 +220,7 @@ void rg__fd_fresh(int fd, int kind)
         deadline_arm(fs, 0);
         rg__ready_list(&woken);
     }
+    rg__store_rlx(&fs->ep, 0);
     rg__store_rlx(&fs->kind, kind);
 }
 
@@ -243,8 +248,10 @@ int rg__fd_kind(struct fdstate *fs, int fd)
 void rg__fd_close_raw(int fd)
 {
     struct fdstate *fs = fd_peek(fd);
-    if (fs)
+    if (fs) {
         rg__store_rlx(&fs->kind, FD_KIND_UNKNOWN);
+        rg__store_rlx(&fs->ep, 0);
+    }
     rg__sys_close(fd);
 }
 
@@ -441,11 +448,17 @@ static bool cancel_try(struct rg__pollreq *r)
 
 /*
  * Mark op for cancelling (why) and post a request to its ring's owner,
- * once per M per call. fs->lock held; ms collects the Ms to wake.
+ * once per M per call. fs->lock held; ms collects the Ms to wake. Under
+ * the epoll backend the op is cancelled at once, its G going to woken.
  */
-static void post_cancel_locked(int fd, struct ioop *op, int why,
-                               struct mset *ms)
+static void post_cancel_locked(struct fdstate *fs, struct ioop *op, int why,
+                               struct mset *ms, struct gq *woken)
 {
+    int fd = fs->fd;
+    if (rg__poll_readiness()) {
+        rg__ep_cancel_locked(fs, op, why, woken);
+        return;
+    }
     op->cancel = (uint8_t)why;
     if (op->cancel_sent || !mset_add(ms, op->m))
         return;
@@ -460,14 +473,14 @@ static void post_cancel_locked(int fd, struct ioop *op, int why,
 
 /*
  * rg__fd_cancel_locked: ask op's ring owner to cancel op (why), for ops
- * that are not waited on by rg__io_do (the multishot accept). fs->lock
- * held. Returns the M to wake with rg__poll_break after the unlock, or
- * NULL if no request was needed.
+ * that are not waited on by rg__io_do (the multishot accept; io_uring
+ * only). fs->lock held. Returns the M to wake with rg__poll_break after
+ * the unlock, or NULL if no request was needed.
  */
-struct m *rg__fd_cancel_locked(int fd, struct ioop *op, int why)
+struct m *rg__fd_cancel_locked(struct fdstate *fs, struct ioop *op, int why)
 {
     struct mset ms = {0};
-    post_cancel_locked(fd, op, why, &ms);
+    post_cancel_locked(fs, op, why, &ms, NULL);
     return ms.n ? ms.m[0] : NULL;
 }
 
@@ -540,6 +553,8 @@ static void io_queue(const struct iodesc *d, struct ioop *op, int64_t dl)
  */
 ssize_t rg__io_do(const struct iodesc *d)
 {
+    if (rg__poll_readiness())
+        return rg__ep_io_do(d);
     struct fdstate *fs = d->noreg ? NULL : rg__fd_get(d->fd);
     struct ioop op;
     for (;;) {
@@ -589,7 +604,7 @@ static void deadline_cancel(struct fdstate *fs, int64_t now)
     }
     for (struct ioop *op = fs->ops; expired && op; op = op->next)
         if ((op->dir & expired) && !op->cancel)
-            post_cancel_locked(fs->fd, op, CANCEL_DEADLINE, &ms);
+            post_cancel_locked(fs, op, CANCEL_DEADLINE, &ms, &woken);
     if (expired & IO_DIR_READ)
         rg__acceptq_requeue_locked(fs, &woken);
     rg__unlock(&fs->lock);
@@ -680,9 +695,10 @@ int rg_set_deadline(int fd, int which, uint64_t abs_ns)
 
 /* Start closing fs: 1 if ops must drain first, 0 if none, -EBADF if
    another rg_close is under way. */
-static int close_begin(struct fdstate *fs, int fd, uint32_t *gen)
+static int close_begin(struct fdstate *fs, uint32_t *gen)
 {
     struct mset ms = {0};
+    struct gq woken = {0};
     rg__lock(&fs->lock);
     if (rg__load_rlx(&fs->closing)) {
         rg__unlock(&fs->lock);
@@ -691,10 +707,11 @@ static int close_begin(struct fdstate *fs, int fd, uint32_t *gen)
     rg__store_rlx(&fs->closing, 1);
     *gen = fs->gen;
     for (struct ioop *op = fs->ops; op; op = op->next)
-        post_cancel_locked(fd, op, CANCEL_CLOSE, &ms);
+        post_cancel_locked(fs, op, CANCEL_CLOSE, &ms, &woken);
     int busy = fs->ops != NULL;
     rg__unlock(&fs->lock);
     mset_break(&ms);
+    rg__ready_list(&woken);
     return busy;
 }
 
@@ -719,7 +736,7 @@ int rg_close(int fd)
     struct fdstate *fs = rg__fd_get(fd);
     uint32_t gen = 0;
     if (fs) {
-        int rc = close_begin(fs, fd, &gen);
+        int rc = close_begin(fs, &gen);
         if (rc < 0)
             return rc;
         if (rc > 0)

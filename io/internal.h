@@ -42,6 +42,14 @@ enum { CANCEL_NONE = 0, CANCEL_CLOSE, CANCEL_DEADLINE, CANCEL_STOP };
 /* What an fd is (fdstate.kind), found by fstat on first use. */
 enum { FD_KIND_UNKNOWN = 0, FD_KIND_SOCKET, FD_KIND_PIPE, FD_KIND_OTHER };
 
+/* fdstate.ep: what the epoll backend learned about an fd (ready.c). */
+enum {
+    EP_REG = 1,     /* registered in the epoll instance */
+    EP_NOPOLL = 2,  /* epoll refused it (a regular file): blocking calls */
+    EP_FLKNOWN = 4, /* EP_NONBLOCK is known */
+    EP_NONBLOCK = 8 /* O_NONBLOCK is set on the open file */
+};
+
 struct acceptq;
 struct addrinfo;
 
@@ -60,6 +68,9 @@ struct ioop {
 
     /* Set at registration, read-only afterwards. */
     uint8_t dir;                 /* IO_DIR_* whose deadline applies, or 0 */
+    uint8_t armed;               /* epoll: lock; IO_DIR_* it waits to be
+                                    ready for, 0: not waiting (ready.c) */
+    uintptr_t tok;               /* epoll: its own timeout's token, 0: none */
     struct m *m;                 /* M whose ring holds the op */
     int64_t deadline;            /* the call's own linked timeout (rg_now
                                     clock), 0: none */
@@ -86,6 +97,13 @@ struct fdstate {
     struct gq closewait;         /* lock: calls waiting for the close to end */
     struct acceptq *acceptq;     /* lock: multishot accept state (accept.c),
                                     or NULL */
+
+    /* Readiness, for the epoll backend (see "Readiness" in ready.c). */
+    _Atomic uint8_t ep;          /* EP_* bits; reset with the entry */
+    _Atomic uint32_t rdseq[2];   /* readiness edges seen: [0] read,
+                                    [1] write; bumped by the poller */
+    _Atomic uint32_t nwait[2];   /* ops armed per direction; written under
+                                    lock, read without it by the poller */
 
     /* The deadline timer (see "Deadlines" in fd.c), under tlock. */
     rg_lock tlock;
@@ -126,8 +144,15 @@ int rg__fd_register(struct fdstate *fs, struct ioop *op, int dir,
 void rg__fd_unregister(struct fdstate *fs, struct ioop *op, struct gq *ready);
 void rg__fd_link_locked(struct fdstate *fs, struct ioop *op, int dir);
 struct g *rg__fd_unlink_locked(struct fdstate *fs, struct ioop *op);
-struct m *rg__fd_cancel_locked(int fd, struct ioop *op, int why);
+struct m *rg__fd_cancel_locked(struct fdstate *fs, struct ioop *op, int why);
 void rg__io_fini(void);
+
+/* ---- poll_epoll.c, ready.c: the I/O path of the epoll backend ---- */
+int rg__ep_add(int fd, struct fdstate *fs);
+ssize_t rg__ep_io_do(const struct iodesc *d);
+void rg__ep_ready(struct fdstate *fs, int dir, struct gq *ready);
+void rg__ep_cancel_locked(struct fdstate *fs, struct ioop *op, int why,
+                          struct gq *woken);
 
 /* ---- net.c ---- */
 
@@ -169,6 +194,26 @@ int rg__sys_eventfd(unsigned initval, int flags);
 ssize_t rg__sys_read(int fd, void *buf, size_t n);
 ssize_t rg__sys_write(int fd, const void *buf, size_t n);
 int rg__sys_fstat_kind(int fd);
+int rg__sys_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags);
+int rg__sys_connect(int fd, const struct sockaddr *sa, socklen_t len);
+int rg__sys_sockerr(int fd);
+ssize_t rg__sys_readv(int fd, const struct iovec *iov, int cnt);
+ssize_t rg__sys_writev(int fd, const struct iovec *iov, int cnt);
+ssize_t rg__sys_pread(int fd, void *buf, size_t n, off_t off);
+ssize_t rg__sys_pwrite(int fd, const void *buf, size_t n, off_t off);
+ssize_t rg__sys_preadv(int fd, const struct iovec *iov, int cnt, off_t off);
+ssize_t rg__sys_pwritev(int fd, const struct iovec *iov, int cnt, off_t off);
+int rg__sys_openat(int dirfd, const char *path, int flags, mode_t mode);
+int rg__sys_fsync(int fd);
+int rg__sys_poll1(int fd, short events, int timeout_ms);
+struct epoll_event;
+int rg__sys_epoll_create(void);
+int rg__sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+int rg__sys_epoll_wait(int epfd, struct epoll_event *evs, int n, int64_t ns,
+                       bool ns_timeout);
+bool rg__sys_epoll_pwait2_works(int epfd);
+void rg__sys_futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
+void rg__sys_futex_wake(_Atomic uint32_t *addr, int n);
 int rg__sys_gettid(void);
 int rg__sys_tgkill(int pid, int tid, int sig);
 int rg__sys_getaddrinfo(const char *host, const char *serv,

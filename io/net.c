@@ -117,9 +117,11 @@ ssize_t rg__sock_recv(struct fdstate *fs, int fd, void *buf, size_t n,
     if (n > MAX_RW)
         n = MAX_RW;
     uint16_t prio = 0;
-    /* MSG_WAITALL must not return the part a non-blocking try finds. */
-    if ((rg__io_tune.recv_try && !(flags & MSG_WAITALL) && recv_try(fs)) ||
-        (flags & MSG_DONTWAIT)) {
+    /* MSG_WAITALL must not return the part a non-blocking try finds. The
+       epoll backend tries first itself (ready.c). */
+    if (!rg__poll_readiness() &&
+        ((rg__io_tune.recv_try && !(flags & MSG_WAITALL) && recv_try(fs)) ||
+         (flags & MSG_DONTWAIT))) {
         ssize_t r = rg__sys_recv(fd, buf, n, flags | MSG_DONTWAIT);
         recv_tried(fs, r);
         if (r != -EAGAIN || (flags & MSG_DONTWAIT))
@@ -150,8 +152,9 @@ ssize_t rg__sock_send(struct fdstate *fs, int fd, const void *buf, size_t n,
         n = MAX_RW;
     flags |= MSG_NOSIGNAL;
     uint16_t prio = 0;
-    if ((rg__io_tune.send_try && !(flags & MSG_WAITALL)) ||
-        (flags & MSG_DONTWAIT)) {
+    if (!rg__poll_readiness() &&
+        ((rg__io_tune.send_try && !(flags & MSG_WAITALL)) ||
+         (flags & MSG_DONTWAIT))) {
         ssize_t r = rg__sys_send(fd, buf, n, flags | MSG_DONTWAIT);
         if (r != -EAGAIN || (flags & MSG_DONTWAIT))
             return r;
@@ -198,7 +201,8 @@ static ssize_t sock_msg(int fd, struct msghdr *msg, int flags, bool out)
         flags |= MSG_NOSIGNAL;
     bool try = out ? rg__io_tune.send_try : rg__io_tune.recv_try;
     uint16_t prio = 0;
-    if ((try && !(flags & MSG_WAITALL)) || (flags & MSG_DONTWAIT)) {
+    if (!rg__poll_readiness() &&
+        ((try && !(flags & MSG_WAITALL)) || (flags & MSG_DONTWAIT))) {
         ssize_t r = out ? rg__sys_sendmsg(fd, msg, flags | MSG_DONTWAIT)
                         : rg__sys_recvmsg(fd, msg, flags | MSG_DONTWAIT);
         if (r != -EAGAIN || (flags & MSG_DONTWAIT))

@@ -5,7 +5,8 @@
  * netpoll.go list): each M owns one poller instance (m->poll), created on
  * the M's own thread.
  *
- *   rg__poll_init()        probe the kernel once, before any M starts.
+ *   rg__poll_init(flags)   choose the backend and probe the kernel once,
+ *                          before any M starts (flags: rg_config.flags).
  *   rg__poll_fini()        undo rg__poll_init.
  *   rg__poll_open_m(m)     create m's poller; on m's thread.
  *   rg__poll_close_m(m)    cancel m's operations still in flight, wait for
@@ -47,6 +48,27 @@
  * them decides that the G runs again, and never twice. The op (and the
  * buffer it names) must stay valid until its final completion: a G
  * cancelling an operation still waits for that completion.
+ *
+ * Backends
+ * ========
+ * Two backends implement the list above, chosen once by rg__poll_init
+ * (io/poll.c) and reached through the const ops table rg__pollb:
+ *
+ *   io_uring  (poll_uring.c, the default) submits each operation to the
+ *             M's ring and parks its G until the completion.
+ *   epoll     (poll_epoll.c, ready.c) Go's netpoller: the syscall is
+ *             tried without waiting; on EAGAIN the G parks until the fd
+ *             is ready, then retries. Files run as blocking calls
+ *             (rg_blocking). Selected by RINGO_NETPOLL=epoll or
+ *             RG_CONFIG_EPOLL, and taken on its own when io_uring cannot
+ *             be set up (ENOSYS under qemu-user, EPERM under seccomp or
+ *             kernel.io_uring_disabled), with one line on stderr.
+ *
+ * The runtime's calls are inline dispatches through the table: one
+ * indirect call, no other cost on the scheduler's paths. The I/O calls
+ * branch once, in rg__io_do (fd.c) and where net.c and accept.c choose a
+ * path, on rg__poll_readiness(). The in-flight count and the rg_stats
+ * counters are kept here, shared by both.
  */
 #ifndef RINGO_IO_POLL_H
 #define RINGO_IO_POLL_H
@@ -91,15 +113,74 @@ struct rg__pollreq {
     bool (*sigfn)(struct rg__pollreq *r);
 };
 
-int rg__poll_init(void);
-void rg__poll_fini(void);
-int rg__poll_open_m(struct m *mp);
-void rg__poll_close_m(struct m *mp);
-int rg__poll(struct m *mp, int64_t ns, struct gq *ready);
 enum { RG_POLL_IDLE = 0, RG_POLL_QUEUED = 1, RG_POLL_NOW = 2 };
-int rg__poll_ready(struct m *mp);
-void rg__poll_break(struct m *mp);
-int rg__poll_steal(struct m *mp, struct gq *ready);
+
+/* A backend: the functions of the list above that differ. */
+struct rg__poll_backend {
+    const char *name;  /* "io_uring", "epoll" */
+    bool readiness;    /* I/O waits for readiness (ready.c), not for the
+                          completion of a submitted operation */
+    int (*init)(void); /* 0, or -errno: the backend cannot run here */
+    void (*fini)(void);
+    int (*open_m)(struct m *mp);
+    void (*close_m)(struct m *mp);
+    int (*poll)(struct m *mp, int64_t ns, struct gq *ready);
+    int (*ready)(struct m *mp);
+    void (*wake)(struct m *mp); /* rg__poll_break */
+    int (*steal)(struct m *mp, struct gq *ready);
+};
+
+extern const struct rg__poll_backend rg__poll_uring_backend;
+extern const struct rg__poll_backend rg__poll_epoll_backend;
+/* The backend in use: written by rg__poll_init only, before any M
+   starts, read-only while the runtime runs. */
+extern const struct rg__poll_backend *rg__pollb;
+
+/* Operations waiting in all pollers (see rg__poll_inflight), and the
+   rg_stats counters; relaxed except where noted. */
+extern _Atomic int64_t rg__poll_ninflight;
+extern _Atomic uint64_t rg__poll_nsubmitted, rg__poll_ncompleted,
+    rg__poll_nenters;
+
+int rg__poll_init(unsigned flags);
+void rg__poll_fini(void);
+
+static inline int rg__poll_open_m(struct m *mp)
+{
+    return rg__pollb->open_m(mp);
+}
+
+static inline void rg__poll_close_m(struct m *mp)
+{
+    rg__pollb->close_m(mp);
+}
+
+static inline int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
+{
+    return rg__pollb->poll(mp, ns, ready);
+}
+
+static inline int rg__poll_ready(struct m *mp)
+{
+    return rg__pollb->ready(mp);
+}
+
+static inline void rg__poll_break(struct m *mp)
+{
+    rg__pollb->wake(mp);
+}
+
+static inline int rg__poll_steal(struct m *mp, struct gq *ready)
+{
+    return rg__pollb->steal(mp, ready);
+}
+
+/* Does I/O wait for readiness (epoll) rather than submit operations? */
+static inline bool rg__poll_readiness(void)
+{
+    return rg__pollb->readiness;
+}
+
 int64_t rg__poll_inflight(void);
 /*
  * Release the in-flight count of the completions reaped into q (q->held).
@@ -111,9 +192,12 @@ void rg__poll_retire(struct gq *q);
 /* Counters for rg_stats. Any thread. */
 void rg__poll_stats(uint64_t *submitted, uint64_t *completed,
                     uint64_t *enters);
+/* io_uring only: see "Cross-ring requests" in poll_uring.c. */
 void rg__poll_post(struct m *mp, struct rg__pollreq *r);
 
 /*
+ * The rest is io_uring only.
+ *
  * For io/: get an SQE on the current M's ring for op (user_data is set),
  * flushing a full SQ first. Never fails; the caller fills in the rest and
  * then waits with rg__pollop_wait. Must not yield in between.
@@ -134,8 +218,12 @@ void rg__poll_reserve(unsigned n);
 void rg__poll_sq_done(void);
 /* Park until op's completion (see the state machine); returns op->res. */
 int32_t rg__pollop_wait(struct rg__pollop *op, const char *reason, int fd);
-/* The default completion: record the result, ready the G if parked. */
+/* The default completion: record the result, ready the G if parked.
+   Both backends. */
 void rg__pollop_complete(struct rg__pollop *op, int32_t res, uint32_t flags,
                          struct gq *ready);
+/* The park commit of the state machine: OP_PENDING -> OP_PARKED, false if
+   the completion came first. Both backends. */
+bool rg__pollop_commit(struct g *gp, void *op);
 
 #endif

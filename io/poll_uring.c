@@ -133,6 +133,31 @@ static inline void sq_leave(struct pollm *pm, int was)
     pm->sq_busy = was;
 }
 
+/*
+ * CQEs waiting, read without cqlock (io_uring_cq_ready, but with an
+ * atomic load of the head, which the other reaper may be advancing).
+ */
+static inline unsigned cq_ready(struct pollm *pm)
+{
+    /* acq: pairs with the kernel's release of the tail */
+    return __atomic_load_n(pm->ring.cq.ktail, __ATOMIC_ACQUIRE) -
+           __atomic_load_n(pm->ring.cq.khead, __ATOMIC_RELAXED);
+}
+
+/*
+ * Rings are mapped and unmapped by liburing with raw system calls that
+ * the thread sanitizer does not see; a new ring at an old one's address
+ * would look like memory shared without synchronisation. Unmapping
+ * releases ring_sync and setting up acquires it (see debug.h).
+ */
+static char ring_sync;
+
+static void ring_exit(struct io_uring *ring)
+{
+    rg__san_release(&ring_sync);
+    io_uring_queue_exit(ring);
+}
+
 static struct {
     unsigned setup_flags; /* flags the kernel accepted */
     bool msg_ring;        /* IORING_OP_MSG_RING works */
@@ -141,23 +166,6 @@ static struct {
     int pid;
     struct sigaction oldkick; /* the handler it replaced, restored at fini */
 } uring;
-
-static _Atomic int64_t ninflight;
-/* rg_stats counters: operations submitted and completed, and calls into
-   the kernel (io_uring_enter). Relaxed: they order nothing. */
-static _Atomic uint64_t nsubmitted, ncompleted, nenters;
-
-void rg__poll_stats(uint64_t *submitted, uint64_t *completed, uint64_t *enters)
-{
-    *submitted = rg__load_rlx(&nsubmitted);
-    *completed = rg__load_rlx(&ncompleted);
-    *enters = rg__load_rlx(&nenters);
-}
-
-int64_t rg__poll_inflight(void)
-{
-    return rg__load_rlx(&ninflight);
-}
 
 /* Try ring setups from the best flags down (Photon's probe-and-retry). */
 static int ring_setup(struct io_uring *ring, unsigned entries, unsigned *flags)
@@ -178,6 +186,7 @@ static int ring_setup(struct io_uring *ring, unsigned entries, unsigned *flags)
         p.cq_entries = entries * 4;
         rc = io_uring_queue_init_params(entries, ring, &p);
         if (rc == 0) {
+            rg__san_acquire(&ring_sync);
             *flags = tries[i];
             return 0;
         }
@@ -206,7 +215,7 @@ static void kick_handler(int sig, siginfo_t *si, void *uc)
         if (rg__load_rlx(&pm->reqs))
             run_reqs_insig(pm);
         if (io_uring_sq_ready(&pm->ring)) {
-            rg__add_rlx(&nenters, 1);
+            rg__add_rlx(&rg__poll_nenters, 1);
             io_uring_submit(&pm->ring);
         }
         return;
@@ -229,19 +238,16 @@ static void kick_install(void)
     uring.kick = sigaction(KICK_SIG, &sa, &uring.oldkick) == 0;
 }
 
-int rg__poll_init(void)
+/* Probe the kernel with a small ring; -errno if io_uring cannot be set
+   up here (poll.c then falls back to epoll). */
+static int uring_init(void)
 {
     struct io_uring ring;
     unsigned flags = 0;
     uring.probed = false;
     int rc = ring_setup(&ring, 8, &flags);
-    if (rc < 0) {
-        fprintf(stderr, "ringo: io_uring setup failed: %s%s\n", strerror(-rc),
-                rc == -EPERM ? " (io_uring disabled by "
-                               "/proc/sys/kernel/io_uring_disabled or seccomp)"
-                             : "");
+    if (rc < 0)
         return rc;
-    }
     uring.setup_flags = flags;
     uring.probed = true;
     struct io_uring_probe *probe = io_uring_get_probe_ring(&ring);
@@ -251,15 +257,13 @@ int rg__poll_init(void)
         io_uring_free_probe(probe);
     if (getenv("RINGO_NO_MSG_RING"))
         uring.msg_ring = false;
-    io_uring_queue_exit(&ring);
+    ring_exit(&ring);
     kick_install();
-    rg__store_rlx(&ninflight, 0);
     return 0;
 }
 
-void rg__poll_fini(void)
+static void uring_fini(void)
 {
-    rg__io_fini();
     if (uring.kick)
         sigaction(KICK_SIG, &uring.oldkick, NULL);
     uring.kick = false;
@@ -278,7 +282,7 @@ static void arm_eventfd(struct pollm *pm)
     pm->efd_armed = true;
 }
 
-int rg__poll_open_m(struct m *mp)
+static int uring_open_m(struct m *mp)
 {
     struct pollm *pm = rg__calloc(1, sizeof(*pm));
     if (!pm)
@@ -293,7 +297,7 @@ int rg__poll_open_m(struct m *mp)
     pm->wakefd = rg__sys_eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (pm->wakefd < 0) {
         rc = pm->wakefd;
-        io_uring_queue_exit(&pm->ring);
+        ring_exit(&pm->ring);
         rg__free(pm);
         return rc;
     }
@@ -324,8 +328,8 @@ static void dispatch(struct pollm *pm, struct io_uring_cqe *cqe,
     struct rg__pollop *op = (struct rg__pollop *)(uintptr_t)tag;
     if (!(cqe->flags & IORING_CQE_F_MORE)) {
         rg__sub_seq(&pm->inflight, 1);
-        ready->held++; /* ninflight drops in rg__poll_retire */
-        rg__add_rlx(&ncompleted, 1);
+        ready->held++; /* rg__poll_ninflight drops in rg__poll_retire */
+        rg__add_rlx(&rg__poll_ncompleted, 1);
     }
     if (op->complete)
         op->complete(op, cqe->res, cqe->flags, ready);
@@ -371,7 +375,7 @@ static int reap(struct pollm *pm, struct gq *ready)
 static void submit(struct pollm *pm, struct gq *ready)
 {
     for (;;) {
-        rg__add_rlx(&nenters, 1);
+        rg__add_rlx(&rg__poll_nenters, 1);
         int rc = io_uring_submit(&pm->ring);
         if (rc >= 0 || rc == -EINTR)
             return;
@@ -454,10 +458,10 @@ static void run_reqs_insig(struct pollm *pm)
     }
 }
 
-int rg__poll_ready(struct m *mp)
+static int uring_ready(struct m *mp)
 {
     struct pollm *pm = mp->poll;
-    if (io_uring_cq_ready(&pm->ring) || rg__load_rlx(&pm->reqs))
+    if (cq_ready(pm) || rg__load_rlx(&pm->reqs))
         return RG_POLL_NOW;
     if (IO_URING_READ_ONCE(*pm->ring.sq.kflags) &
         (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))
@@ -468,7 +472,7 @@ int rg__poll_ready(struct m *mp)
     return pend >= SUBMIT_BATCH ? RG_POLL_NOW : RG_POLL_QUEUED;
 }
 
-int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
+static int uring_poll(struct m *mp, int64_t ns, struct gq *ready)
 {
     struct pollm *pm = mp->poll;
     int n = 0;
@@ -483,7 +487,7 @@ int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
         else if (IO_URING_READ_ONCE(*pm->ring.sq.kflags) &
                  (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))
         {
-            rg__add_rlx(&nenters, 1);
+            rg__add_rlx(&rg__poll_nenters, 1);
             io_uring_get_events(&pm->ring);
         }
     } else {
@@ -498,7 +502,7 @@ int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
                                        .tv_nsec = ns % 1000000000};
         if (ns < 0)
             ts = (struct __kernel_timespec){.tv_sec = INT32_MAX};
-        rg__add_rlx(&nenters, 1);
+        rg__add_rlx(&rg__poll_nenters, 1);
         int rc = io_uring_submit_and_wait_timeout(&pm->ring, &cqe, 1, &ts,
                                                   NULL);
         if (rc == -EBUSY) {
@@ -506,7 +510,7 @@ int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
         }
     }
     sq_leave(pm, was);
-    if (io_uring_cq_ready(&pm->ring)) {
+    if (cq_ready(pm)) {
         rg__lock(&pm->cqlock);
         n = reap(pm, ready);
         rg__unlock(&pm->cqlock);
@@ -516,22 +520,15 @@ int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
     return n;
 }
 
-void rg__poll_retire(struct gq *q)
-{
-    if (q->held) {
-        rg__sub_seq(&ninflight, q->held);
-        q->held = 0;
-    }
-}
-
-int rg__poll_steal(struct m *mp, struct gq *ready)
+static int uring_steal(struct m *mp, struct gq *ready)
 {
     struct pollm *pm = mp->poll;
     if (!pm)
         return 0;
-    /* Racy read of the owner's SQ tail: a stale value costs one needless
-       kick or delays one by a monitor period. */
-    unsigned tail = __atomic_load_n(&pm->ring.sq.sqe_tail, __ATOMIC_RELAXED);
+    /* Racy read of the owner's SQ tail (liburing stores it plainly): a
+       stale value costs one needless kick or delays one by a monitor
+       period. */
+    unsigned tail = rg__racy_load_u32(&pm->ring.sq.sqe_tail);
     unsigned head = IO_URING_READ_ONCE(*pm->ring.sq.khead);
     /* Only an M running goroutines (holding a P) is kicked: one in a
        blocking call (rg_blocking, no P) flushed its SQ before it, and a
@@ -539,7 +536,7 @@ int rg__poll_steal(struct m *mp, struct gq *ready)
     if (uring.kick && __atomic_load_n(&mp->p, __ATOMIC_RELAXED) &&
         (tail != head || rg__load_rlx(&pm->reqs)))
         rg__sys_tgkill(uring.pid, pm->tid, KICK_SIG);
-    if (!io_uring_cq_ready(&pm->ring) || !rg__trylock(&pm->cqlock))
+    if (!cq_ready(pm) || !rg__trylock(&pm->cqlock))
         return 0;
     /* See "Thieves and wakeups". Racy reads of curg: the M is on g0 (maybe
        going to sleep on its ring) when it is NULL. */
@@ -554,7 +551,7 @@ int rg__poll_steal(struct m *mp, struct gq *ready)
     return n;
 }
 
-void rg__poll_break(struct m *target)
+static void uring_wake(struct m *target)
 {
     struct pollm *tp = target->poll;
     struct m *self = getm();
@@ -633,27 +630,9 @@ struct io_uring_sqe *rg__poll_sqe(struct rg__pollop *op)
     rg__store_rlx(&op->state, OP_PENDING);
     op->g = getg();
     rg__add_rlx(&pm->inflight, 1);
-    rg__add_seq(&ninflight, 1);
-    rg__add_rlx(&nsubmitted, 1);
+    rg__add_seq(&rg__poll_ninflight, 1);
+    rg__add_rlx(&rg__poll_nsubmitted, 1);
     return sqe;
-}
-
-void rg__pollop_complete(struct rg__pollop *op, int32_t res, uint32_t flags,
-                         struct gq *ready)
-{
-    op->res = res;
-    op->cqe_flags = flags;
-    /* acq_rel: publishes res to the G; pairs with the CAS in op_commit */
-    if (rg__xchg_acqrel(&op->state, OP_DONE) == OP_PARKED)
-        gq_push(ready, op->g);
-}
-
-static bool op_commit(struct g *gp, void *arg)
-{
-    (void)gp;
-    struct rg__pollop *op = arg;
-    int expect = OP_PENDING;
-    return rg__cas_acqrel(&op->state, &expect, OP_PARKED);
 }
 
 void rg__poll_sq_done(void)
@@ -666,7 +645,7 @@ int32_t rg__pollop_wait(struct rg__pollop *op, const char *reason, int fd)
     struct g *gp = getg();
     rg__poll_sq_done(); /* the caller has prepared its SQEs */
     gp->waitfd = fd;
-    rg__park(op_commit, op, reason);
+    rg__park(rg__pollop_commit, op, reason);
     gp = getg();
     gp->waitfd = -1;
     /* acq: pairs with the exchange in the completion */
@@ -675,7 +654,7 @@ int32_t rg__pollop_wait(struct rg__pollop *op, const char *reason, int fd)
     return op->res;
 }
 
-void rg__poll_close_m(struct m *mp)
+static void uring_close_m(struct m *mp)
 {
     struct pollm *pm = mp->poll;
     if (!pm)
@@ -706,9 +685,22 @@ void rg__poll_close_m(struct m *mp)
         fprintf(stderr, "ringo: %lld I/O operations still in flight at exit\n",
                 (long long)left);
     rg__poll_retire(&q); /* shutdown: those Gs will never run */
-    io_uring_queue_exit(&pm->ring);
+    ring_exit(&pm->ring);
     rg__sys_close(pm->wakefd);
-    rg__sub_seq(&ninflight, left);
+    rg__sub_seq(&rg__poll_ninflight, left);
     rg__free(pm);
     mp->poll = NULL;
 }
+
+const struct rg__poll_backend rg__poll_uring_backend = {
+    .name = "io_uring",
+    .readiness = false,
+    .init = uring_init,
+    .fini = uring_fini,
+    .open_m = uring_open_m,
+    .close_m = uring_close_m,
+    .poll = uring_poll,
+    .ready = uring_ready,
+    .wake = uring_wake,
+    .steal = uring_steal,
+};

@@ -11,19 +11,43 @@
 #ifndef RINGO_RUNTIME_ALLOC_H
 #define RINGO_RUNTIME_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
+/*
+ * Fault injection (meson -Dfault_inject=true; tests only, see
+ * tests/test_fault.c). rg__fault_set(nth, persist): the nth allocation
+ * from now fails (1: the next one), and with persist every one after it
+ * too; rg__fault_set(0, false) turns it off. rg__fault_hits() counts the
+ * allocations failed so far. In other builds rg__fault_alloc() is a
+ * constant false and costs nothing.
+ */
+#ifdef RG_FAULT_INJECT
+bool rg__fault_alloc(void);
+void rg__fault_set(long nth, bool persist);
+long rg__fault_hits(void);
+#else
+static inline bool rg__fault_alloc(void) { return false; }
+#endif
+
 #ifdef RG_HAVE_JEMALLOC
 #include <jemalloc/jemalloc.h>
-static inline void *rg__malloc(size_t n) { return mallocx(n ? n : 1, 0); }
+static inline void *rg__malloc(size_t n)
+{
+    return rg__fault_alloc() ? NULL : mallocx(n ? n : 1, 0);
+}
 static inline void *rg__calloc(size_t n, size_t sz)
 {
-    size_t total = n * sz;
+    size_t total;
+    if (__builtin_mul_overflow(n, sz, &total) || rg__fault_alloc())
+        return NULL;
     return mallocx(total > 0 ? total : 1, MALLOCX_ZERO);
 }
 static inline void *rg__realloc(void *p, size_t n)
 {
+    if (rg__fault_alloc())
+        return NULL;
     return p ? rallocx(p, n ? n : 1, 0) : mallocx(n ? n : 1, 0);
 }
 static inline void rg__free(void *p)
@@ -33,9 +57,18 @@ static inline void rg__free(void *p)
 }
 #else
 #include <stdlib.h>
-static inline void *rg__malloc(size_t n) { return malloc(n); }
-static inline void *rg__calloc(size_t n, size_t sz) { return calloc(n, sz); }
-static inline void *rg__realloc(void *p, size_t n) { return realloc(p, n); }
+static inline void *rg__malloc(size_t n)
+{
+    return rg__fault_alloc() ? NULL : malloc(n);
+}
+static inline void *rg__calloc(size_t n, size_t sz)
+{
+    return rg__fault_alloc() ? NULL : calloc(n, sz);
+}
+static inline void *rg__realloc(void *p, size_t n)
+{
+    return rg__fault_alloc() ? NULL : realloc(p, n);
+}
 static inline void rg__free(void *p) { free(p); }
 #endif
 

@@ -26,6 +26,8 @@
     atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
 #define rg__sub_acqrel(p, v)                                                   \
     atomic_fetch_sub_explicit((p), (v), memory_order_acq_rel)
+#define rg__or_acqrel(p, v)                                                    \
+    atomic_fetch_or_explicit((p), (v), memory_order_acq_rel)
 
 /* Compare-and-swap; *expected is updated on failure. */
 #define rg__cas_seq(p, e, v)                                                   \

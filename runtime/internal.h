@@ -128,6 +128,7 @@ struct g {
     /* Sanitizer bookkeeping (see debug.h); unused in normal builds. */
     void *san_fake_stack;
     void *san_fiber;
+    uintptr_t san_depth;     /* g0: TSan shadow stack depth at its base */
 };
 
 /*
@@ -139,7 +140,8 @@ struct g {
 struct m {
     struct g g0s;            /* storage of g0 */
     struct g *g0;            /* &g0s */
-    struct g *curg;          /* G running on this M, NULL on g0 */
+    struct g *curg;          /* G running on this M, NULL on g0; stored
+                                relaxed-atomically: the monitor reads it */
     struct p *p;             /* attached P, NULL when idle */
     struct p *nextp;         /* P handed over by startm; sched.lock */
     struct p *oldp;          /* P left in P_SYSCALL by rg_blocking */
@@ -163,8 +165,11 @@ struct m {
                                 stops (rg_run's frame for m0) */
     void *poll;              /* this M's poller (io/poll.h); owner only,
                                 except the parts poll.h marks shared */
+    rg_note closenote;       /* shutdown: rg_run lets it close its poller
+                                (rg__mexit) */
 
     /* Monitor (sysmon) observations, racy by design. */
+    _Atomic bool started;    /* its thread is set up, poller open */
     _Atomic uint64_t schedtick;  /* bumped on every schedule() */
     uint64_t sysmon_tick;    /* monitor only: schedtick last seen */
     int64_t sysmon_when;     /* monitor only: when it changed */

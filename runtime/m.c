@@ -82,6 +82,45 @@ struct m *rg__allocm(void)
 }
 
 /*
+ * mstart_fail: mp's thread could not set up its poller (out of memory, or
+ * of fds: a ring and an eventfd take one each). That costs this M only:
+ * it gives its P back, its queued Gs to the global queue, and leaves; the
+ * runtime goes on with the Ms it has. mp stays on allm (the monitor walks
+ * it without a lock, and skips Ms never started) but no longer counts in
+ * mcount, so neither shutdown nor deadlock detection waits for it.
+ */
+__attribute__((noreturn)) static void mstart_fail(struct m *mp, int rc)
+{
+    fprintf(stderr, "ringo: cannot set up the poller of M%d: %s\n", mp->id,
+            strerror(-rc));
+    struct p *pp = mp->nextp;
+    struct gq q = {0};
+    mp->nextp = NULL;
+    if (pp)
+        rg__runq_grab_all(pp, &q);
+    if (mp->spinning) {
+        mp->spinning = false;
+        rg__sub_seq(&rg__sched.nmspinning, 1);
+    }
+    int n = q.n;
+    rg__lock(&rg__sched.lock);
+    rg__globrunq_putbatch(&q);
+    if (pp)
+        rg__pidleput(pp);
+    rg__sched.mcount--;
+    /* the others may all be idle, or all gone (shutdown), waiting for
+       this M to count as idle or gone */
+    bool last = rg__sched.nmexited == rg__sched.mcount;
+    rg__checkdead();
+    rg__unlock(&rg__sched.lock);
+    if (last)
+        rg__note_wakeup(&rg__sched.exitnote);
+    while (n-- > 0 && rg__load_seq(&rg__sched.npidle) > 0)
+        rg__startm(NULL, false);
+    longjmp(mp->exitbuf, 1);
+}
+
+/*
  * mstart1: per-thread setup, then schedule(). Never returns. Not
  * instrumented by ASan: its frame is abandoned (g0 restarts below it), and
  * ASan would otherwise leave its red zones poisoned there.
@@ -97,13 +136,13 @@ __attribute__((noinline, no_sanitize_address)) static void mstart1(struct m *mp)
 
     if (!mp->is_m0) {
         int rc = rg__poll_open_m(mp);
-        if (rc < 0) {
-            fprintf(stderr, "ringo: cannot set up io_uring for M%d: %s\n",
-                    mp->id, strerror(-rc));
-            rg__throw("mstart: poller setup failed");
-        }
+        if (rc < 0)
+            mstart_fail(mp, rc);
         rg__sigaltstack_init(mp);
     }
+    /* rel: its poller is set up; pairs with the acq in the monitor, which
+       reaps only started Ms */
+    rg__store_rel(&mp->started, true);
     if (mp->nextp) {
         struct p *pp = mp->nextp;
         mp->nextp = NULL;
@@ -170,10 +209,15 @@ int rg__newm(struct p *pp, bool spinning)
 }
 
 /*
- * mexit: leave the runtime at shutdown. Drop the P, drain and close the
- * ring (operations in flight may still write into G stacks, which stay
- * mapped until every M has left), then return to the frame that started
- * the M. On g0.
+ * mexit: leave the runtime at shutdown. Drop the P and say so; then wait
+ * for rg_run's go-ahead and drain and close the poller (operations in
+ * flight may still write into G stacks, which stay mapped until every M
+ * has left), then return to the frame that started the M. On g0.
+ *
+ * The go-ahead: until every M has stopped scheduling and the monitor and
+ * foreign threads are gone, another thread may still touch this M's
+ * poller (the monitor reaping its ring, startm or a timer waking it), so
+ * it must not be freed yet. rg_run closes m0's itself.
  */
 void rg__mexit(struct m *mp)
 {
@@ -183,8 +227,6 @@ void rg__mexit(struct m *mp)
         mp->spinning = false;
         rg__sub_seq(&rg__sched.nmspinning, 1);
     }
-    rg__poll_close_m(mp);
-    rg__sigaltstack_fini(mp);
     rg__lock(&rg__sched.lock);
     if (mp->idle)
         rg__throw("mexit: M still on the idle list");
@@ -192,5 +234,10 @@ void rg__mexit(struct m *mp)
     rg__unlock(&rg__sched.lock);
     if (last)
         rg__note_wakeup(&rg__sched.exitnote);
+    if (!mp->is_m0) {
+        rg__note_sleep(&mp->closenote, -1);
+        rg__poll_close_m(mp);
+    }
+    rg__sigaltstack_fini(mp);
     longjmp(mp->exitbuf, 1);
 }

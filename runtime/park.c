@@ -28,7 +28,7 @@ static void park_m(struct g *gp)
     rg__casgstatus(gp, G_RUNNING, G_WAITING);
     struct p *pp = mp->p;
     rg__store_rlx(&pp->npark, rg__load_rlx(&pp->npark) + 1);
-    mp->curg = NULL;
+    __atomic_store_n(&mp->curg, NULL, __ATOMIC_RELAXED); /* monitor reads */
     gp->m = NULL;
     bool (*commit)(struct g *, void *) = mp->waitcommit;
     if (commit) {

@@ -273,7 +273,7 @@ static void goexit0(struct g *gp)
 {
     struct m *mp = getg()->m;
     rg__casgstatus(gp, G_RUNNING, G_DEAD);
-    mp->curg = NULL;
+    __atomic_store_n(&mp->curg, NULL, __ATOMIC_RELAXED); /* monitor reads */
     gp->m = NULL;
     gp->fn = NULL;
     gp->arg = NULL;
@@ -299,7 +299,7 @@ static void gosched_m(struct g *gp)
 {
     struct m *mp = getg()->m;
     rg__casgstatus(gp, G_RUNNING, G_RUNNABLE);
-    mp->curg = NULL;
+    __atomic_store_n(&mp->curg, NULL, __ATOMIC_RELAXED); /* monitor reads */
     gp->m = NULL;
     rg__runq_put(mp->p, gp, false);
     rg__schedule();

@@ -11,8 +11,9 @@
  * Shutdown: when goroutine 1 returns, goexit0 calls rg__stopall(). Each M
  * leaves at its next trip through the scheduler (rg__mexit), longjmp'ing
  * back to the frame that started it: for m0, this function. rg_run then
- * waits until every M has left, joins the threads and frees everything,
- * so rg_run can be called again.
+ * waits until every M has left, stops the monitor, lets each M close its
+ * poller (nothing else can touch one by then), joins the threads and
+ * frees everything, so rg_run can be called again.
  */
 #include "internal.h"
 #include "alloc.h"
@@ -58,7 +59,7 @@ static int check_config(const struct rg_config *cfg)
         return -EINVAL;
     if (cfg->ring_entries > 32768)
         return -EINVAL;
-    if (cfg->flags & ~(unsigned)RG_CONFIG_TRACEBACK)
+    if (cfg->flags & ~(unsigned)(RG_CONFIG_TRACEBACK | RG_CONFIG_EPOLL))
         return -EINVAL;
     for (size_t i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
         if (cfg->reserved[i])
@@ -81,6 +82,8 @@ static void free_all(void)
         rg__timer_free(&rg__sched.allp[i]);
     rg__free(rg__sched.allp);
     rg__sched.allp = NULL;
+    for (struct g *gp = rg__sched.allg; gp; gp = gp->alllink)
+        rg__san_g_free(gp); /* its TSan fiber; the g goes with its stack */
     rg__stack_free_all();
     rg__wait_reset(); /* waiters left over were on the stacks just freed */
     rg__poll_fini();
@@ -99,7 +102,7 @@ static int schedinit(const struct rg_config *cfg, struct m **m0p)
     rg__sched.ring_entries = re;
     rg__store_rlx(&rg__sched.coarsenow, rg__nanotime());
 
-    int rc = rg__poll_init();
+    int rc = rg__poll_init(cfg ? cfg->flags : 0);
     if (rc < 0)
         return rc;
     rg__stack_init(rg__sched.stack_size);
@@ -120,7 +123,8 @@ static int schedinit(const struct rg_config *cfg, struct m **m0p)
     rg__sched.mcount = 1;
     rc = rg__poll_open_m(m0);
     if (rc < 0) {
-        fprintf(stderr, "ringo: io_uring setup failed: %s\n", strerror(-rc));
+        fprintf(stderr, "ringo: cannot set up the poller of M0: %s\n",
+                strerror(-rc));
         free_all();
         return rc;
     }
@@ -171,6 +175,10 @@ int rg_run(void (*main_fn)(void *), void *arg, const struct rg_config *cfg)
     rg__store_seq(&accepting, 0);
     rg__foreign_quiesce();
     rg__sysmon_stop();
+    /* Nothing else can touch a poller now: each M may close its own (see
+       rg__mexit); free_all joins them. */
+    for (struct m *mp = rg__sched.allm; mp; mp = mp->alllink)
+        rg__note_wakeup(&mp->closenote);
     rc = rg__sched.exitcode;
 out:
     rg__traceback_restore();

@@ -296,7 +296,7 @@ void rg__timer_wake(int64_t when)
 void rg__execute(struct g *gp, bool inherit)
 {
     struct m *mp = getg()->m;
-    mp->curg = gp;
+    __atomic_store_n(&mp->curg, gp, __ATOMIC_RELAXED); /* monitor reads */
     gp->m = mp;
     rg__casgstatus(gp, G_RUNNABLE, G_RUNNING);
     struct p *pp = mp->p;

@@ -31,6 +31,7 @@ int rg_stats(struct rg_stats *st)
     st->idle_threads = (uint64_t)rg__sched.nmidle;
     rg__unlock(&rg__sched.lock);
     rg__poll_stats(&st->io_submitted, &st->io_completed, &st->io_enters);
+    st->io_epoll = rg__poll_readiness();
     st->stack_mapped = rg__stack_mapped();
     st->stack_resident = rg__stack_resident();
     return 0;

@@ -68,7 +68,7 @@ static void exitsyscall0(struct g *gp)
     struct m *mp = getg()->m;
     rg__casgstatus(gp, G_SYSCALL, G_RUNNABLE);
     gp->waitreason = NULL;
-    mp->curg = NULL;
+    __atomic_store_n(&mp->curg, NULL, __ATOMIC_RELAXED); /* monitor reads */
     gp->m = NULL;
     rg__lock(&rg__sched.lock);
     struct p *pp = rg__pidleget();

@@ -229,6 +229,9 @@ static void *sysmon(void *arg)
         struct m *first = rg__sched.allm;
         rg__unlock(&rg__sched.lock);
         for (struct m *mp = first; mp; mp = mp->alllink) {
+            /* acq: pairs with the rel in mstart1; see its poller */
+            if (!rg__load_acq(&mp->started))
+                continue;
             uint64_t tick = rg__load_rlx(&mp->schedtick);
             /* an idle M sleeps on its own ring and reaps it itself; an M
                in a blocking call (no P either) does not */

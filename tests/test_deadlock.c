@@ -79,12 +79,14 @@ static void expect_deadlock(int rc)
 
 /* ---- main alone, blocked on an empty channel ---- */
 
+static rg_chan *mr_c; /* freed by the test once rg_run has returned */
+
 static void main_recv(void *arg)
 {
     (void)arg;
-    rg_chan *c = rg_chan_make(sizeof(int), 0);
+    mr_c = rg_chan_make(sizeof(int), 0);
     int v;
-    rg_chan_recv(c, &v);
+    rg_chan_recv(mr_c, &v);
     ck_abort_msg("recv on a channel nobody sends to returned");
 }
 
@@ -107,6 +109,7 @@ START_TEST(main_blocked)
     for (int procs = 1; procs <= 2; procs++) {
         expect_deadlock(run_capture(main_recv, NULL, procs));
         expect_line(1, "chan receive");
+        rg_chan_free(mr_c);
         ck_assert_int_eq(count_fds(), fds); /* rings and eventfds freed */
         /* The runtime works again afterwards. */
         ck_assert_int_eq(run_capture(ok_main, NULL, procs), 0);
@@ -140,18 +143,20 @@ static void cycle_main(void *arg)
 
 START_TEST(channel_cycle)
 {
-    cy_a = rg_chan_make(sizeof(int), 0);
-    cy_b = rg_chan_make(sizeof(int), 0);
     for (int procs = 1; procs <= 2; procs++) {
+        /* The channels' queues still name the dead run's goroutines
+           afterwards: each run gets fresh ones (see rg_chan_free). */
+        cy_a = rg_chan_make(sizeof(int), 0);
+        cy_b = rg_chan_make(sizeof(int), 0);
         atomic_store(&cy_id, 0);
         expect_deadlock(run_capture(cycle_main, NULL, procs));
         uint64_t id = atomic_load(&cy_id);
         ck_assert_uint_gt(id, 1);
         expect_line(1, "chan receive");
         expect_line(id, "chan receive");
+        rg_chan_free(cy_a);
+        rg_chan_free(cy_b);
     }
-    /* The channels' queues still name the dead run's goroutines: make
-       fresh ones (see rg_chan_free). */
 }
 END_TEST
 
@@ -183,7 +188,7 @@ static const char *const kind_reason[K_N] = {"chan send (nil chan)",
                                              "waitgroup",
                                              "sema"};
 static _Atomic uint64_t kind_id[K_N];
-static rg_chan *k_chan, *k_sel;
+static rg_chan *k_chan, *k_sel, *k_main; /* freed after each run */
 static rg_mutex k_mu, k_mu2;
 static rg_rwmutex k_rw;
 static rg_cond k_cond;
@@ -251,7 +256,8 @@ static void kinds_main(void *arg)
     for (int k = 0; k < K_N; k++)
         rg_go(blocker, (void *)(intptr_t)k);
     int v;
-    rg_chan_recv(rg_chan_make(sizeof(int), 0), &v);
+    k_main = rg_chan_make(sizeof(int), 0);
+    rg_chan_recv(k_main, &v);
 }
 
 START_TEST(every_wait_reason)
@@ -266,6 +272,9 @@ START_TEST(every_wait_reason)
             ck_assert_uint_gt(id, 1);
             expect_line(id, kind_reason[k]);
         }
+        rg_chan_free(k_chan);
+        rg_chan_free(k_sel);
+        rg_chan_free(k_main);
     }
 }
 END_TEST

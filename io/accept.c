@@ -1,6 +1,7 @@
 /*
  * io/accept.c: rg_accept, and the per-listener queue that a multishot
- * accept fills.
+ * accept fills. Under the epoll backend rg_accept takes the single-shot
+ * path only (accept4 when the listener is ready, ready.c).
  *
  * Invariants:
  *  1. A listener has at most one multishot accept in flight (acceptq.armed),

@@ -7,7 +7,9 @@
  *     read and written with IORING_OP_READ/WRITE[V], opened with OPENAT,
  *     synced with FSYNC and closed with CLOSE (rg_close in fd.c). The
  *     kernel completes cached reads inline at submit and hands the rest to
- *     its own workers.
+ *     its own workers. (The epoll backend cannot: there, file calls run
+ *     inside rg_blocking, so a thread blocks but its P moves on; see
+ *     "Files" in ready.c.)
  *  2. rg_read and rg_write on a socket behave exactly as rg_recv and
  *     rg_send with no flags (the fast path of net.c, and no SIGPIPE).
  *     What an fd is comes from one fstat on its first use, cached in

@@ -1,11 +1,13 @@
 /*
  * io/internal.h: what the files of io/ share: the raw syscall wrappers
  * (sys.c), the per-fd state and the generic "submit one operation and
- * park" path (fd.c). Nothing here is visible outside io/.
+ * park" path (fd.c), and its epoll counterpart "try, wait for readiness,
+ * retry" (ready.c). Nothing here is visible outside io/.
  *
  * Layering: net.c and file.c build the public calls on rg__io_do and the
- * fd table; fd.c builds on the poller (poll.h); the poller on the runtime
- * (park/ready only). runtime/ never includes this file.
+ * fd table; fd.c builds on the poller (poll.h), handing the operation to
+ * ready.c under the epoll backend; the pollers on the runtime (park/ready
+ * only). runtime/ never includes this file.
  */
 #ifndef RINGO_IO_INTERNAL_H
 #define RINGO_IO_INTERNAL_H

@@ -8,7 +8,9 @@
  *     recv and send first try the syscall with MSG_DONTWAIT ("Trying
  *     first", below); only -EAGAIN goes to the ring, as IORING_OP_RECV /
  *     SEND with IORING_RECVSEND_POLL_FIRST (the kernel arms its poll
- *     without a second attempt that would fail the same way).
+ *     without a second attempt that would fail the same way). Under the
+ *     epoll backend every call goes straight to rg__io_do, which always
+ *     tries first (ready.c), and the adaptive rule below is unused.
  *  2. Sockets never raise SIGPIPE: sends carry MSG_NOSIGNAL, so writing
  *     to a reset connection returns -EPIPE.
  *  3. No M ever blocks in a socket call: socket, setsockopt, bind and

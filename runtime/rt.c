@@ -158,6 +158,9 @@ int rg_run(void (*main_fn)(void *), void *arg, const struct rg_config *cfg)
     rg__signals_install();
     rg__traceback_install(cfg && (cfg->flags & RG_CONFIG_TRACEBACK));
 
+    /* From here goroutines may run (the monitor can start an M for main),
+       and they may call anything that asks whether a runtime runs. */
+    rg__store_seq(&accepting, 1);
     int err = 0;
     if (!rg__newproc(main_fn, arg, __builtin_return_address(0), &err)) {
         rc = err;
@@ -167,7 +170,6 @@ int rg_run(void (*main_fn)(void *), void *arg, const struct rg_config *cfg)
         rc = -EAGAIN;
         goto out;
     }
-    rg__store_seq(&accepting, 1);
     if (setjmp(m0->exitbuf) == 0)
         rg__mstart(m0); /* never returns: mexit longjmps back here */
 
@@ -181,6 +183,8 @@ int rg_run(void (*main_fn)(void *), void *arg, const struct rg_config *cfg)
         rg__note_wakeup(&mp->closenote);
     rc = rg__sched.exitcode;
 out:
+    rg__store_seq(&accepting, 0);
+    rg__foreign_quiesce();
     rg__traceback_restore();
     rg__signals_restore();
     rg__sigaltstack_fini(m0);

@@ -64,12 +64,13 @@ START_TEST(dump_shows_reason_function_and_creator)
     ck_assert_msg(strstr(out, "goroutine 1 [running]:"), "%s", out);
     ck_assert_msg(strstr(out, "dump_main"), "%s", out);
     /* the sleeper: its wait reason, the function it is blocked in, and
-       who created it (goroutine 2, in spawn_worker) */
-    ck_assert_msg(strstr(out, "goroutine 3 [sleep]:"), "%s", out);
+       who created it (a goroutine, in spawn_worker). Ids depend on which
+       P ran the creator (they come in batches per P). */
+    ck_assert_msg(strstr(out, " [sleep]:\n"), "%s", out);
     ck_assert_msg(strstr(out, "sleepy_worker+"), "%s", out);
     ck_assert_msg(strstr(out, "rg_sleep+"), "%s", out);
-    ck_assert_msg(strstr(out, "created by goroutine 2 at spawn_worker+"),
-                  "%s", out);
+    const char *cb = strstr(out, "created by goroutine ");
+    ck_assert_msg(cb && strstr(cb, " at spawn_worker+"), "%s", out);
     (void)worker_id;
 }
 END_TEST
@@ -144,7 +145,8 @@ START_TEST(sigquit_dumps)
     ck_assert(WIFEXITED(status));
     ck_assert_int_eq(WEXITSTATUS(status), 2);
     ck_assert_msg(strstr(out, "SIGQUIT"), "%s", out);
-    ck_assert_msg(strstr(out, "goroutine 2 [sleep]:"), "%s", out);
+    /* Its id depends on which P ran main (ids come in batches per P). */
+    ck_assert_msg(strstr(out, " [sleep]:\n"), "%s", out);
     ck_assert_msg(strstr(out, "sleepy_worker+"), "%s", out);
 }
 END_TEST

@@ -6,6 +6,7 @@
  */
 #include "bench.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,11 +17,33 @@ static const struct bench benches[] = {
 #undef BENCH
 };
 
+/*
+ * The runtime counters of the last bench_rg_run, taken as its main
+ * returns: bench_result prints those that explain a result (switches,
+ * steals and parks per operation; threads; io_uring_enter calls).
+ */
+static struct rg_stats last_stats;
+static bool have_stats;
+
+struct run_args {
+    void (*fn)(void *);
+    void *arg;
+};
+
+static void run_main(void *p)
+{
+    struct run_args *ra = p;
+    ra->fn(ra->arg);
+    have_stats = rg_stats(&last_stats) == 0;
+}
+
 void bench_rg_run(void (*fn)(void *), void *arg, int procs)
 {
     struct rg_config cfg = {0};
+    struct run_args ra = {fn, arg};
     cfg.procs = procs;
-    int rc = rg_run(fn, arg, &cfg);
+    have_stats = false;
+    int rc = rg_run(run_main, &ra, &cfg);
     if (rc != 0) {
         fprintf(stderr, "ringo-bench: rg_run failed: %d\n", rc);
         exit(1);
@@ -44,8 +67,17 @@ long bench_rss(void)
 void bench_result(const char *name, int procs, long n, double ns_op,
                   const char *extra)
 {
-    printf("bench=%s impl=ringo procs=%d n=%ld ns_op=%.2f%s%s\n", name, procs,
+    printf("bench=%s impl=ringo procs=%d n=%ld ns_op=%.2f%s%s", name, procs,
            n, ns_op, extra ? " " : "", extra ? extra : "");
+    if (have_stats && n > 0)
+        printf(" switches_op=%.2f steals=%llu parks_op=%.2f threads=%llu "
+               "io_enters=%llu",
+               (double)last_stats.switches / (double)n,
+               (unsigned long long)last_stats.steals,
+               (double)last_stats.parks / (double)n,
+               (unsigned long long)last_stats.threads,
+               (unsigned long long)last_stats.io_enters);
+    printf("\n");
     fflush(stdout);
 }
 

@@ -320,12 +320,13 @@ static uint64_t conn_deadline(struct lg_conn *c, uint64_t *hard)
  * than wanted, already past, or earlier by more than timeout/16: a
  * deadline that fires early finds no request timed out and is set again,
  * so a steady stream of requests costs a deadline update every
- * timeout/16, not one per request.
+ * timeout/16, not one per request. now: a recent rg_now() (a deadline
+ * found past because now was stale just costs one more round).
  */
-static void conn_read(struct lg_conn *c)
+static void conn_read(struct lg_conn *c, uint64_t now)
 {
     struct lg_net *lg = c->lg;
-    uint64_t now = rg_now(), hard;
+    uint64_t hard;
     uint64_t dl = conn_deadline(c, &hard);
     uint64_t slack = dl == hard ? lg->timeout_ns / LG_SLACK_DIV : 0;
     if (c->rdl > dl || c->rdl <= now || dl - c->rdl > slack) {
@@ -388,7 +389,7 @@ static void conn_loop(struct lg_conn *c)
                 break;
             continue;
         }
-        conn_read(c);
+        conn_read(c, now);
     }
     if (c->qlen > 0) { /* answers still owed are lost */
         if (late)

@@ -217,13 +217,14 @@ static void bench_line(const struct lg_result *r)
     n += (size_t)snprintf(
         extra + n, sizeof(extra) - n,
         "%s=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f "
-        "max_us=%.1f errors=%lu cpu_pct=%.1f",
+        "max_us=%.1f errors=%lu cpu_pct=%.1f cpu_us=%.3f",
         r->rate_key, rate(r), (double)hist_quantile(&r->lat, 0.50) / 1e3,
         (double)hist_quantile(&r->lat, 0.90) / 1e3,
         (double)hist_quantile(&r->lat, 0.99) / 1e3,
         (double)hist_quantile(&r->lat, 0.999) / 1e3, (double)r->lat.max / 1e3,
         (unsigned long)err_total(r),
-        r->secs > 0 ? 100 * (r->cpu_user + r->cpu_sys) / r->secs : 0.0);
+        r->secs > 0 ? 100 * (r->cpu_user + r->cpu_sys) / r->secs : 0.0,
+        r->n ? (r->cpu_user + r->cpu_sys) * 1e6 / (double)r->n : 0.0);
     for (int i = 0; i < r->nparams && n < sizeof(extra); i++) {
         const struct lg_param *p = &r->params[i];
         if (p->s)

@@ -16,7 +16,8 @@
 # whether the client or the server was the bottleneck.
 #
 # Usage: bench/vs-wrk.sh [--rounds R] [--duration S] [--conns N]
-#                        [--pipeline N] [--nice N] [--install] BUILD_DIR
+#                        [--pipeline N] [--nice N] [--netpoll epoll]
+#                        [--install] BUILD_DIR
 #   --rounds R     rounds per server (default 3)
 #   --duration S   seconds per measured run (default 5)
 #   --conns N      connections (default 100)
@@ -24,6 +25,8 @@
 #                  bench/pipeline.lua)
 #   --nice N       run servers and clients at nice N (e.g. -10 as root,
 #                  so that neighbours on a shared machine disturb less)
+#   --netpoll epoll  ringo-bench on ringo's epoll backend
+#                  (RINGO_NETPOLL=epoll) instead of io_uring
 #   --install      apt-get install wrk and nginx-light when missing
 # Servers: nginx from PATH with bench/peers/nginx/nginx.conf, and
 # BUILD_DIR/examples/httpd; the client BUILD_DIR/bench/ringo-bench. A
@@ -31,7 +34,7 @@
 set -u -o pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-rounds=3 secs=5 conns=100 depth=1 install=0 build="" nice=0
+rounds=3 secs=5 conns=100 depth=1 install=0 build="" nice=0 netpoll=""
 
 usage() {
     sed -n '/^# Usage:/,/^# Servers:/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
@@ -48,6 +51,7 @@ while (($#)); do
         --conns)    (($# >= 2)) || usage; conns=$2; shift 2 ;;
         --pipeline) (($# >= 2)) || usage; depth=$2; shift 2 ;;
         --nice)     (($# >= 2)) || usage; nice=$2; shift 2 ;;
+        --netpoll)  (($# >= 2)) || usage; netpoll=$2; shift 2 ;;
         --install)  install=1; shift ;;
         -h|--help)  usage 0 ;;
         -*)         note "unknown option $1"; usage ;;
@@ -60,6 +64,8 @@ for v in rounds secs conns depth; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--$v must be a positive integer"
 done
 [[ $nice =~ ^-?[0-9]+$ ]] || die "--nice must be an integer"
+[[ -z $netpoll || $netpoll == epoll || $netpoll == uring ]] ||
+    die "--netpoll must be epoll (or uring)"
 build=$(cd "$build" && pwd)
 PIN0=(nice -n "$nice" taskset -c 0)
 PIN1=(nice -n "$nice" taskset -c 1)
@@ -157,30 +163,36 @@ to_us() {
         else if (v ~ /s$/) print n * 1000000; else print "n/a" }'
 }
 
-# Each client prints "rps p50_us p99_us errors cpu_pct" on stdout.
+# Each client prints "rps p50_us p99_us errors cpu_pct cpu_us_per_req" on
+# stdout (wrk's CPU from bash's time keyword: user+sys of the process).
 wrk_client() {
-    local port=$1 d=$2 out
+    local port=$1 d=$2 out TIMEFORMAT='%U %S'
     local -a cmd=("${PIN1[@]}" "$WRK" -t1 "-c$conns" "-d${d}s" --latency)
     ((depth > 1)) && cmd+=(-s "$here/pipeline.lua")
     cmd+=("http://127.0.0.1:$port/")
     ((depth > 1)) && cmd+=(-- "$depth")
-    out=$("${cmd[@]}" 2>&1) || { echo "wrk failed: $out" >&2; return 1; }
-    local rps p50 p99 errs
+    { time "${cmd[@]}" >"$tmp/wrk.out" 2>&1; } 2>"$tmp/wrk.time" ||
+        { echo "wrk failed: $(cat "$tmp/wrk.out")" >&2; return 1; }
+    out=$(<"$tmp/wrk.out")
+    local rps p50 p99 errs n cpu
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
     p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
     errs=$(awk '/Non-2xx/ { e += $NF } /Socket errors/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 } END { print e + 0 }' <<<"$out")
     [[ -n $rps ]] || { echo "wrk: no result" >&2; return 1; }
-    echo "$rps $p50 $p99 $errs n/a"
+    n=$(awk '/requests in/ { print $1 }' <<<"$out")
+    read -r u s <"$tmp/wrk.time"
+    cpu=$(awk -v u="$u" -v s="$s" -v n="$n" -v d="$d" 'BEGIN { if (n > 0) printf "%.1f %.3f", 100 * (u + s) / d, (u + s) * 1e6 / n; else print "n/a n/a" }')
+    echo "$rps $p50 $p99 $errs $cpu"
 }
 
 rbench_client() {
     local port=$1 d=$2 out
-    out=$("${PIN1[@]}" "$RBENCH" http "http://127.0.0.1:$port/" --procs 1 \
+    out=$(env ${netpoll:+RINGO_NETPOLL=$netpoll} "${PIN1[@]}" "$RBENCH" http "http://127.0.0.1:$port/" --procs 1 \
         -c "$conns" -d "$d" --pipeline "$depth" 2>&1) ||
         { echo "ringo-bench failed: $(tail -n 2 <<<"$out")" >&2; return 1; }
     awk '/^bench=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-                     print v["rps"], v["p50_us"], v["p99_us"], v["errors"], v["cpu_pct"] }' <<<"$out"
+                     print v["rps"], v["p50_us"], v["p99_us"], v["errors"], v["cpu_pct"], v["cpu_us"] }' <<<"$out"
 }
 
 record() {
@@ -190,18 +202,19 @@ record() {
 
 # measure SERVER CLIENT ROUND
 measure() {
-    local srv=$1 cl=$2 r=$3 res rps p50 p99 errs cpu
+    local srv=$1 cl=$2 r=$3 res rps p50 p99 errs cpu cpuus
     if ! res=$("${cl}_client" "$PORT" "$secs"); then
         notes+=("$srv/$cl round $r: client failed")
         return
     fi
-    read -r rps p50 p99 errs cpu <<<"$res"
-    echo "  $srv $cl round $r: rps=$rps p50=${p50}us p99=${p99}us errors=$errs client_cpu=${cpu}%" >&2
+    read -r rps p50 p99 errs cpu cpuus <<<"$res"
+    echo "  $srv $cl round $r: rps=$rps p50=${p50}us p99=${p99}us errors=$errs client_cpu=${cpu}% ${cpuus}us/req" >&2
     record "$srv.$cl" rps "$rps"
     record "$srv.$cl" p50 "$p50"
     record "$srv.$cl" p99 "$p99"
     record "$srv.$cl" errors "$errs"
     record "$srv.$cl" cpu "$cpu"
+    record "$srv.$cl" cpuus "$cpuus"
 }
 
 # pair_ratio SERVER ROUND: ringo-bench / wrk req/s of this round.
@@ -217,6 +230,12 @@ median() {
     [[ -s $1 ]] || { echo n/a; return; }
     sort -g "$1" | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
         printf "%.6g\n", m }'
+}
+
+# best FILE: the highest value (the round least disturbed), or n/a.
+best() {
+    [[ -s $1 ]] || { echo n/a; return; }
+    sort -g "$1" | tail -n 1
 }
 
 fmt() {
@@ -257,28 +276,34 @@ echo "## ringo-bench http vs wrk (median of $rounds rounds, ${secs}s each)"
 echo
 echo "Host: $(nproc) CPUs, $(uname -sr); $(date -u '+%Y-%m-%d %H:%M UTC')." \
      "Server on CPU 0 (1 worker), client on CPU 1 (wrk -t1 / ringo-bench" \
-     "--procs 1), $conns connections, pipeline $depth, nice $nice." \
+     "--procs 1), $conns connections, pipeline $depth, nice $nice, ringo-bench netpoller ${netpoll:-io_uring}." \
      "Command: \`$cmdline\`." \
      "CPUs busy (others' work) 1 s before: ${busy_before:-?}; after: ${busy_after:-?}."
 echo
-echo "| server | wrk req/s | ringo-bench req/s | ratio of medians | median of round ratios | wrk p50/p99 µs | ringo-bench p50/p99 µs | ringo-bench CPU | errors wrk/rb |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| server | wrk req/s | ringo-bench req/s | ratio of medians | median of round ratios | best wrk / best ringo-bench | ratio of bests | wrk p50/p99 µs | ringo-bench p50/p99 µs | client CPU µs/req wrk / ringo-bench | errors wrk/rb |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for srv in "${SERVERS[@]}"; do
     w=$(median "$tmp/res.$srv.wrk.rps") b=$(median "$tmp/res.$srv.rbench.rps")
     ratio=n/a
     [[ $w != n/a && $b != n/a ]] && ratio=$(awk -v a="$b" -v b="$w" 'BEGIN { printf "%.3f", a / b }')
+    bw=$(best "$tmp/res.$srv.wrk.rps") bb=$(best "$tmp/res.$srv.rbench.rps")
+    bratio=n/a
+    [[ $bw != n/a && $bb != n/a ]] && bratio=$(awk -v a="$bb" -v b="$bw" 'BEGIN { printf "%.3f", a / b }')
     echo "| $srv | $(fmt "$w") | $(fmt "$b") | $ratio | $(median "$tmp/res.$srv.ratio") |" \
+         "$(fmt "$bw") / $(fmt "$bb") | $bratio |" \
          "$(fmt "$(median "$tmp/res.$srv.wrk.p50")") / $(fmt "$(median "$tmp/res.$srv.wrk.p99")") |" \
          "$(fmt "$(median "$tmp/res.$srv.rbench.p50")") / $(fmt "$(median "$tmp/res.$srv.rbench.p99")") |" \
-         "$(fmt "$(median "$tmp/res.$srv.rbench.cpu")")% |" \
+         "$(fmt "$(median "$tmp/res.$srv.wrk.cpuus")") / $(fmt "$(median "$tmp/res.$srv.rbench.cpuus")") |" \
          "$(median "$tmp/res.$srv.wrk.errors") / $(median "$tmp/res.$srv.rbench.errors") |"
 done
 echo
 echo "Round ratios: $(for s in "${SERVERS[@]}"; do printf '%s %s; ' "$s" "$(tr '\n' ' ' <"$tmp/res.$s.ratio" 2>/dev/null)"; done)"
 echo
-echo "ratio = ringo-bench req/s / wrk req/s (goal: 0.90 to 1.10). ringo-bench"
-echo "CPU is its own utime+stime over the run as a share of one CPU: near"
-echo "100% means the client, not the server, set the pace."
+echo "ratio = ringo-bench req/s / wrk req/s (goal: 0.90 to 1.10). \"best\" is"
+echo "each client's best round, the one least disturbed by other processes"
+echo "(on a shared machine the medians mostly measure the neighbours)."
+echo "Client CPU: each client's utime+stime over its run per request (the"
+echo "cost of generating the load; a client near 100% of its CPU set the pace)."
 if ((${#notes[@]})); then
     echo
     echo "Notes:"

@@ -145,7 +145,9 @@ static bool retake(int64_t now)
         int st = rg__load_seq(&pp->status);
         uint32_t tick = st == P_SYSCALL ? rg__load_rlx(&pp->syscalltick)
                                         : rg__load_rlx(&pp->schedtick);
-        if (st == P_IDLE || tick != pp->sysmontick) {
+        /* sysmonwhen 0: first sight, not "stuck since the epoch" (which
+           moved main's queue away and started an M at boot) */
+        if (st == P_IDLE || tick != pp->sysmontick || pp->sysmonwhen == 0) {
             pp->sysmontick = tick;
             pp->sysmonwhen = now;
             continue;
@@ -235,7 +237,7 @@ static void *sysmon(void *arg)
             uint64_t tick = rg__load_rlx(&mp->schedtick);
             /* an idle M sleeps on its own ring and reaps it itself; an M
                in a blocking call (no P either) does not */
-            if (tick != mp->sysmon_tick ||
+            if (tick != mp->sysmon_tick || mp->sysmon_when == 0 ||
                 __atomic_load_n(&mp->idle, __ATOMIC_RELAXED)) {
                 mp->sysmon_tick = tick;
                 mp->sysmon_when = now;

@@ -127,6 +127,16 @@ static inline void rg__san_release(const void *addr) { (void)addr; }
 static inline void rg__san_acquire(const void *addr) { (void)addr; }
 #endif
 
+/*
+ * Diagnostics that print a snapshot of other threads' state while they
+ * run (goroutine dumps, the scheduler trace) read it without
+ * synchronisation by design, as Go's do: they are no_sanitize("thread")
+ * and read such fields with RG_RACY_READ, a plain load (an atomic one
+ * would still be checked against the plain stores). Nothing they read
+ * decides anything.
+ */
+#define RG_RACY_READ(x) (*(const volatile __typeof__(x) *)&(x))
+
 /* A racy-by-design load of a word another thread writes with plain
    stores (see above): the value may be stale, never torn. */
 #ifdef RG_TSAN

@@ -420,6 +420,7 @@ void rg__signals_restore(void);
 void rg__traceback_install(bool want);
 void rg__traceback_restore(void);
 void rg__symbolize(uintptr_t pc, char *buf, size_t len);
+void rg__symtab_load(void);
 
 /* ---- syscall.c ---- */
 void rg__handoffp(struct p *pp);

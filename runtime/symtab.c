@@ -137,7 +137,8 @@ static int cmp_sym(const void *a, const void *b)
     return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
-static void build(void)
+/* Build the table now (see rg__traceback_install). Any thread. */
+void rg__symtab_load(void)
 {
     rg__lock(&symlock);
     if (!built) {
@@ -155,7 +156,7 @@ static void build(void)
 void rg__symbolize(uintptr_t pc, char *buf, size_t len)
 {
     if (!__atomic_load_n(&built, __ATOMIC_ACQUIRE))
-        build();
+        rg__symtab_load();
     size_t lo = 0, hi = nsyms;
     while (lo < hi) { /* last symbol with addr <= pc */
         size_t mid = (lo + hi) / 2;

@@ -68,7 +68,9 @@ static void parse_debug(void)
         trace_detail = atoi(d + strlen("scheddetail=")) != 0;
 }
 
-static void schedtrace(int64_t now)
+/* Racy by design: a snapshot of what every P, M and G is doing, read
+   while they run (see RG_RACY_READ in debug.h). */
+__attribute__((no_sanitize("thread"))) static void schedtrace(int64_t now)
 {
     char buf[4096];
     int n, nidle = 0, nspin, nmidle, mcount;
@@ -81,7 +83,7 @@ static void schedtrace(int64_t now)
     nidle = rg__load_rlx(&rg__sched.npidle);
     nspin = rg__load_rlx(&rg__sched.nmspinning);
     for (int i = 0; i < rg__sched.nprocs; i++)
-        ntimers += __atomic_load_n(&rg__sched.allp[i].ntimers, __ATOMIC_RELAXED);
+        ntimers += RG_RACY_READ(rg__sched.allp[i].ntimers);
     n = snprintf(buf, sizeof(buf),
                  "SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%d "
                  "spinningthreads=%d idlethreads=%d runqueue=%d [",
@@ -100,7 +102,7 @@ static void schedtrace(int64_t now)
         return;
     for (int i = 0; i < rg__sched.nprocs; i++) {
         struct p *pp = &rg__sched.allp[i];
-        struct m *mp = __atomic_load_n(&pp->m, __ATOMIC_RELAXED);
+        struct m *mp = RG_RACY_READ(pp->m);
         struct g *next = rg__load_rlx(&pp->runnext);
         n = snprintf(buf, sizeof(buf),
                      "  P%d: status=%d schedtick=%u syscalltick=%u m=%d "
@@ -108,8 +110,8 @@ static void schedtrace(int64_t now)
                      i, rg__load_rlx(&pp->status), rg__load_rlx(&pp->schedtick),
                      rg__load_rlx(&pp->syscalltick), mp ? mp->id : -1,
                      rg__runq_len(pp), next ? (long long)next->goid : -1LL,
-                     __atomic_load_n(&pp->gfreecnt, __ATOMIC_RELAXED),
-                     __atomic_load_n(&pp->ntimers, __ATOMIC_RELAXED));
+                     RG_RACY_READ(pp->gfreecnt),
+                     RG_RACY_READ(pp->ntimers));
         if (write(2, buf, (size_t)n) < 0)
             return;
     }
@@ -119,7 +121,7 @@ static void schedtrace(int64_t now)
         n = snprintf(buf, sizeof(buf),
                      "  M%d: p=%d curg=%lld spinning=%d idle=%d\n", mp->id,
                      pp ? pp->id : -1, cg ? (long long)cg->goid : -1LL,
-                     (int)__atomic_load_n(&mp->spinning, __ATOMIC_RELAXED),
+                     (int)RG_RACY_READ(mp->spinning),
                      (int)__atomic_load_n(&mp->idle, __ATOMIC_RELAXED));
         if (write(2, buf, (size_t)n) < 0)
             return;
@@ -128,7 +130,7 @@ static void schedtrace(int64_t now)
         uint32_t st = rg__load_rlx(&gp->status);
         if (st == G_DEAD)
             continue;
-        const char *why = __atomic_load_n(&gp->waitreason, __ATOMIC_RELAXED);
+        const char *why = RG_RACY_READ(gp->waitreason);
         n = snprintf(buf, sizeof(buf), "  G%llu: status=%u(%s)\n",
                      (unsigned long long)gp->goid, st, why ? why : "");
         if (write(2, buf, (size_t)n) < 0)

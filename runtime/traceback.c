@@ -23,7 +23,8 @@
  *     while we walk) can give a wrong trace, never a fault.
  *  2. Output goes through write(2) from stack buffers: a dump may run in a
  *     signal handler or with runtime locks held, and must not allocate
- *     (symbolization allocates once, on first use).
+ *     (symbolization allocates once, on first use, which for the SIGQUIT
+ *     handler is when it is installed).
  */
 #include "internal.h"
 #include "../include/ringo.h"
@@ -110,7 +111,9 @@ walk(int fd, uintptr_t pc, uintptr_t fp, uintptr_t lo, uintptr_t hi)
     return true;
 }
 
-static bool dump_one(int fd, struct g *gp, struct g *self, int64_t now)
+/* Racy by design (see RG_RACY_READ in debug.h): gp may be running. */
+__attribute__((no_sanitize("thread"))) static bool
+dump_one(int fd, struct g *gp, struct g *self, int64_t now)
 {
     uint32_t st = rg__load_acq(&gp->status);
     if (st == G_DEAD || st == G_IDLE)
@@ -165,8 +168,9 @@ static bool dump_one(int fd, struct g *gp, struct g *self, int64_t now)
     return put(fd, "\n", 1);
 }
 
-/* Print every live goroutine to fd. The current one is walked live. */
-void rg__dump_goroutines(int fd)
+/* Print every live goroutine to fd. The current one is walked live.
+   Walks allg without allglock: it may run in a signal handler. */
+__attribute__((no_sanitize("thread"))) void rg__dump_goroutines(int fd)
 {
     struct g *self = getg();
     int64_t now = rg__load_rlx(&rg__sched.coarsenow);
@@ -206,6 +210,9 @@ void rg__traceback_install(bool want)
         want = strcmp(env, "0") != 0;
     if (!want)
         return;
+    /* The handler must not allocate or take the loader's lock (it may
+       interrupt malloc or dlopen): load the symbols now. */
+    rg__symtab_load();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_sigquit;

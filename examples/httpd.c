@@ -203,6 +203,8 @@ int main(int argc, char **argv)
         return 1;
     }
     struct rg_config cfg = {0};
+    /* No blocking calls here (see RG_CONFIG_DEFER_TASKRUN). */
+    cfg.flags = RG_CONFIG_DEFER_TASKRUN;
     cfg.procs = o.procs;
     int rc = 0;
     int rrc = rg_run(server_main, &rc, &cfg);

@@ -55,6 +55,9 @@ int rg__poll_init(unsigned flags)
 {
     rg__store_rlx(&rg__poll_ninflight, 0);
     if (!want_epoll(flags)) {
+        const char *env = getenv("RINGO_DEFER_TASKRUN");
+        rg__uring_defer = env && *env ? strcmp(env, "0") != 0
+                                      : (flags & RG_CONFIG_DEFER_TASKRUN) != 0;
         int rc = rg__poll_uring_backend.init();
         if (rc == 0) {
             rg__pollb = &rg__poll_uring_backend;

@@ -18,10 +18,18 @@
  *                          happens; else block at most ns. Returns how
  *                          many Gs it added. On m's thread.
  *   rg__poll_ready(m)      cheap check (memory loads only) of what
- *                          rg__poll would do: RG_POLL_NOW (completions
- *                          waiting, or a full batch of submissions queued),
- *                          RG_POLL_QUEUED (a few submissions queued, which
- *                          may wait for more), or 0. On m's thread.
+ *                          rg__poll would do: RG_POLL_NOW (enter the
+ *                          kernel now: a full batch of submissions queued,
+ *                          requests posted, CQ overflow), RG_POLL_REAP
+ *                          (completions waiting, which rg__poll_reap
+ *                          collects without entering the kernel),
+ *                          RG_POLL_QUEUED (a few submissions or pending
+ *                          kernel task work, which may wait for more), or
+ *                          0. On m's thread.
+ *   rg__poll_reap(m, q)    collect the Gs whose completions are waiting
+ *                          into q without a syscall where the backend can
+ *                          (io_uring: the CQ is in memory); else as
+ *                          rg__poll(m, 0, q). On m's thread.
  *   rg__poll_break(m)      make m's blocked rg__poll return. Any thread.
  *   rg__poll_steal(m, q)   collect m's completions from another thread
  *                          when m is busy (the monitor); never blocks.
@@ -113,7 +121,7 @@ struct rg__pollreq {
     bool (*sigfn)(struct rg__pollreq *r);
 };
 
-enum { RG_POLL_IDLE = 0, RG_POLL_QUEUED = 1, RG_POLL_NOW = 2 };
+enum { RG_POLL_IDLE = 0, RG_POLL_QUEUED = 1, RG_POLL_NOW = 2, RG_POLL_REAP = 3 };
 
 /* A backend: the functions of the list above that differ. */
 struct rg__poll_backend {
@@ -126,11 +134,15 @@ struct rg__poll_backend {
     void (*close_m)(struct m *mp);
     int (*poll)(struct m *mp, int64_t ns, struct gq *ready);
     int (*ready)(struct m *mp);
+    int (*reap)(struct m *mp, struct gq *ready); /* NULL: poll(mp, 0) */
     void (*wake)(struct m *mp); /* rg__poll_break */
     int (*steal)(struct m *mp, struct gq *ready);
 };
 
 extern const struct rg__poll_backend rg__poll_uring_backend;
+/* Set up rings with DEFER_TASKRUN (RG_CONFIG_DEFER_TASKRUN): written by
+   rg__poll_init before the backend's init, read-only afterwards. */
+extern bool rg__uring_defer;
 extern const struct rg__poll_backend rg__poll_epoll_backend;
 /* The backend in use: written by rg__poll_init only, before any M
    starts, read-only while the runtime runs. */
@@ -163,6 +175,13 @@ static inline int rg__poll(struct m *mp, int64_t ns, struct gq *ready)
 static inline int rg__poll_ready(struct m *mp)
 {
     return rg__pollb->ready(mp);
+}
+
+static inline int rg__poll_reap(struct m *mp, struct gq *ready)
+{
+    if (rg__pollb->reap)
+        return rg__pollb->reap(mp, ready);
+    return rg__pollb->poll(mp, 0, ready);
 }
 
 static inline void rg__poll_break(struct m *mp)

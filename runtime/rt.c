@@ -59,7 +59,8 @@ static int check_config(const struct rg_config *cfg)
         return -EINVAL;
     if (cfg->ring_entries > 32768)
         return -EINVAL;
-    if (cfg->flags & ~(unsigned)(RG_CONFIG_TRACEBACK | RG_CONFIG_EPOLL))
+    if (cfg->flags & ~(unsigned)(RG_CONFIG_TRACEBACK | RG_CONFIG_EPOLL |
+                                 RG_CONFIG_DEFER_TASKRUN))
         return -EINVAL;
     for (size_t i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
         if (cfg->reserved[i])

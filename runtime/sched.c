@@ -560,13 +560,18 @@ void rg__schedule(void)
     /* single writer; the monitor only reads it */
     rg__store_rlx(&mp->schedtick, rg__load_rlx(&mp->schedtick) + 1);
 
-    /* Batch submissions: flush queued SQEs only every 8th round or when
-       nothing else is runnable; reap whenever completions are there. */
+    /* Batch submissions: enter the kernel (flush queued SQEs, run
+       pending task work) only every 8th round, when nothing else is
+       runnable, or when the poller says it must; reap completions already
+       in memory whenever they are there. */
     uint32_t tick = rg__load_rlx(&pp->schedtick);
     int pr = rg__poll_ready(mp);
     if (pr == RG_POLL_NOW ||
-        (pr == RG_POLL_QUEUED && ((tick & 7) == 0 || rg__runq_empty(pp)))) {
+        (pr != RG_POLL_IDLE && ((tick & 7) == 0 || rg__runq_empty(pp)))) {
         if (rg__poll(mp, 0, &q) > 0)
+            rg__inject_local(pp, &q);
+    } else if (pr == RG_POLL_REAP) {
+        if (rg__poll_reap(mp, &q) > 0)
             rg__inject_local(pp, &q);
     }
 

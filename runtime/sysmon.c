@@ -15,7 +15,8 @@
  *     CQ lock) and moves the readied Gs to the global queue, starting idle
  *     Ps to run them. COOP_TASKRUN rings post completions at the owner's
  *     next kernel transition, which includes timer interrupts, so they are
- *     in the CQ to be stolen (see "Ring discipline" in io/poll_uring.c).
+ *     in the CQ to be stolen; DEFER_TASKRUN rings are kicked to post them
+ *     (see "Ring discipline" in io/poll_uring.c).
  *  2. For each P whose earliest timer is over 1 ms overdue, wakes an idle
  *     P: its M steals and runs the overdue timers (stealwork in sched.c).
  *  3. Retakes Ps left in P_SYSCALL for over 20us by an M in a blocking

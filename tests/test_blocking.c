@@ -72,6 +72,56 @@ START_TEST(blocking_errors)
 }
 END_TEST
 
+/* A goroutine's read, queued on the ring of the M that then enters a
+   blocking call, still completes while that call lasts: its data arrives
+   100 ms into a 1 s call, and it is resumed (on another M) long before
+   the call returns. */
+static int iob_pipe[2];
+static uint64_t iob_resumed_ns, iob_start_ns;
+static ssize_t iob_got;
+
+static void iob_reader(void *arg)
+{
+    (void)arg;
+    char c;
+    iob_got = rg_read(iob_pipe[0], &c, 1);
+    iob_resumed_ns = rg_now() - iob_start_ns;
+}
+
+static void *iob_writer(void *arg)
+{
+    (void)arg;
+    usleep(100000);
+    ssize_t w = write(iob_pipe[1], "x", 1);
+    (void)w;
+    return NULL;
+}
+
+static void iob_main(void *arg)
+{
+    (void)arg;
+    iob_start_ns = rg_now();
+    rg_go(iob_reader, NULL);
+    rg_yield(); /* the reader parks, its read queued on this M's ring */
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, iob_writer, NULL), 0);
+    ck_assert_int_eq(rg_blocking(do_sleep_1s, NULL), 0);
+    pthread_join(t, NULL);
+}
+
+START_TEST(io_completes_during_blocking_call)
+{
+    ck_assert_int_eq(pipe(iob_pipe), 0);
+    iob_got = 0;
+    iob_resumed_ns = 0;
+    t_run(iob_main, NULL, 1);
+    ck_assert_int_eq(iob_got, 1);
+    ck_assert_uint_lt(iob_resumed_ns, 600000000ull);
+    close(iob_pipe[0]);
+    close(iob_pipe[1]);
+}
+END_TEST
+
 /* Many short blocking calls: the fast path returns to the same P. */
 static int short_calls;
 static void short_main(void *arg)
@@ -225,6 +275,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, blocking_call_does_not_stop_others);
     tcase_add_test(tc, blocking_errors);
+    tcase_add_test(tc, io_completes_during_blocking_call);
     tcase_add_test(tc, short_blocking_calls);
     tcase_add_test(tc, hog_does_not_starve_its_queue);
     tcase_add_test(tc, foreign_thread_spawns);

@@ -211,7 +211,7 @@ static void id_checker(void *arg)
     long last = tid();
     (void)arg;
     for (int i = 0; i < 250000; i++) {
-        if (i % 1024 == 0)
+        if (i % 64 == 0)
             rg_sleep(20000); /* wake up on whichever P runs the timer */
         else
             rg_yield();

@@ -3,7 +3,8 @@
 # receiving small requests (bench/recv-modes.c; NAME-defer: its ring set up
 # with DEFER_TASKRUN), beside examples/echo-server doing the same job on
 # ringo (ringo: as shipped, DEFER_TASKRUN rings; ringo-coop: COOP_TASKRUN
-# rings, RINGO_DEFER_TASKRUN=0; ringo-epoll: the epoll netpoller), side by
+# rings, RINGO_DEFER_TASKRUN=0; ringo-epoll: the epoll netpoller) and the
+# Go echo server (BUILD_DIR/peers/echo, GOMAXPROCS=1, if built), side by
 # side in one run.
 #
 # Each server runs pinned to CPU 0, the client (ringo-bench echo -c C
@@ -43,6 +44,8 @@ run() {
         ringo) taskset -c 0 "$ECHO" --host 127.0.0.1 --port $port --procs 1 >/dev/null 2>&1 & ;;
         ringo-coop) RINGO_DEFER_TASKRUN=0 taskset -c 0 "$ECHO" --host 127.0.0.1 \
                         --port $port --procs 1 >/dev/null 2>&1 & ;;
+        go) GOMAXPROCS=1 taskset -c 0 "$build/peers/echo" -addr 127.0.0.1:$port \
+                >/dev/null 2>&1 & ;;
         ringo-epoll) RINGO_NETPOLL=epoll taskset -c 0 "$ECHO" --host 127.0.0.1 --port $port \
                          --procs 1 >/dev/null 2>&1 & ;;
         *-defer) RECV_MODES_DEFER=1 taskset -c 0 "$RM" "${mode%-defer}" $port \
@@ -66,17 +69,18 @@ run() {
 }
 
 modes=(single single-defer multishot multishot-defer mpoll epoll ringo ringo-coop ringo-epoll)
+[[ -x $build/peers/echo ]] && modes+=(go)
 for ((r = 1; r <= rounds; r++)); do
     for m in "${modes[@]}"; do run "$m"; done
 done
 med() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-printf "%-10s %12s %14s %8s   (%d rounds x %ss, %d conns, %d B, medians)\n" \
+printf "%-16s %12s %14s %8s   (%d rounds x %ss, %d conns, %d B, medians)\n" \
     mode msg/s "CPU ns/msg" ratio "$rounds" "$secs" "$conns" "$size"
 base=$(cut -d' ' -f2 "$tmp/single" | med)
 for m in "${modes[@]}"; do
     [[ -s $tmp/$m ]] || continue
     rate=$(cut -d' ' -f1 "$tmp/$m" | med)
     ns=$(cut -d' ' -f2 "$tmp/$m" | med)
-    printf "%-10s %12.0f %14.0f %8.2f\n" "$m" "$(echo "$rate / $secs" | bc -l)" "$ns" \
-        "$(echo "$ns / $base" | bc -l)"
+    awk -v m="$m" -v r="$rate" -v s="$secs" -v ns="$ns" -v b="$base" \
+        'BEGIN { printf "%-16s %12.0f %14.0f %8.2f\n", m, r / s, ns, ns / b }'
 done

@@ -275,7 +275,7 @@ int rg__fd_check(struct fdstate *fs, int dir)
     while (rg__load_rlx(&fs->closing))
         fd_wait_closed(fs);
     int64_t dl = dir ? rg__fd_deadline(fs, dir) : 0;
-    if (dl && rg__nanotime() >= dl)
+    if (dl && !rg__before(dl))
         return -ETIMEDOUT;
     return 0;
 }
@@ -309,7 +309,7 @@ int rg__fd_register(struct fdstate *fs, struct ioop *op, int dir,
         rg__lock(&fs->lock);
     }
     int64_t dl = min_deadline(*deadline, dir ? rg__fd_deadline(fs, dir) : 0);
-    if (dl && rg__nanotime() >= dl) {
+    if (dl && !rg__before(dl)) {
         rg__unlock(&fs->lock);
         return -ETIMEDOUT;
     }

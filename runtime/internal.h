@@ -431,5 +431,8 @@ void rg__sysmon_stop(void);
 void rg__sysmon_wake(void);
 
 int64_t rg__nanotime(void);
+/* Is rg__nanotime() certainly before t? Cheap when t is far ahead (see
+   "Cheap deadline checks" in m.c). */
+bool rg__before(int64_t t);
 
 #endif

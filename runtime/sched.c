@@ -576,7 +576,7 @@ void rg__schedule(void)
     }
 
     int64_t t0 = rg__load_rlx(&pp->timer0when);
-    if (t0 != 0 && rg__nanotime() >= t0)
+    if (t0 != 0 && !rg__before(t0))
         rg__timer_check(pp, rg__nanotime(), NULL);
 
     if (tick % 61 == 0 && rg__load_rlx(&rg__sched.runqsize) > 0) {

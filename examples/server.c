@@ -25,9 +25,16 @@
  *     rg_accept (-ECANCELED); the acceptor sees stopping and waits for
  *     the connections (whichever of the watcher and a failing acceptor
  *     comes first closes the socket, once: lclosed);
- *  3. shuts down the reading side of every idle connection: its pending
- *     read returns 0 (end of file) after any bytes already received, so
- *     the connection goroutine ends as if the client had left;
+ *  3. waits DRAIN_NS, then shuts down the reading side of every
+ *     connection still idle: its pending read returns 0 (end of file)
+ *     after any bytes already received, so the connection goroutine ends
+ *     as if the client had left. The wait is for requests already on the
+ *     wire: a client's write can reach the socket's receive queue only
+ *     after the signal (loopback delivery runs in softirq context, which a
+ *     loaded CPU defers), and a read that saw the shutdown first would
+ *     drop such a request (seen in ~1 run in 50 of tests/test_examples.sh
+ *     under ASan). A connection that gets a request meanwhile is busy and
+ *     goes on to 4;
  *  4. lets busy connections finish the request they are serving: they
  *     call srv_conn_idle() before reading the next one, see stopping and
  *     close;
@@ -61,6 +68,7 @@
 #define BACKLOG 4096                /* the kernel caps it at somaxconn */
 #define GRACE_NS 5000000000ull      /* busy connections get 5 s to finish */
 #define SIG_POLL_NS 50000000ull     /* fallback signal polling: 50 ms */
+#define DRAIN_NS 100000000ull       /* requests on the wire: 100 ms */
 #define ACCEPT_BACKOFF_NS 10000000u /* e.g. out of fds: retry in 10 ms */
 #define MAX_CONN_TABLE (1 << 22)    /* fds tracked at most */
 
@@ -203,6 +211,7 @@ static void watcher(void *arg)
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&srv.stopping, 1); /* see essay, step 1 */
     close_listener();
+    rg_sleep(DRAIN_NS);
     sweep(1u << CONN_IDLE, SHUT_RD);
     uint64_t limit = rg_now() + GRACE_NS;
     while (atomic_load(&srv.active) > 0 && rg_now() < limit)

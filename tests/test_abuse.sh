@@ -31,36 +31,14 @@ ECHO=${1:-} HTTPD=${2:-} CLIENT=${3:-}
 RSS_SLACK_PCT=10
 RSS_SLACK_KB=4096
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ringo-abuse.XXXXXX") || exit 1
-pids=()
-failed=0 passed=0
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+t_setup abuse
 
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok()   { passed=$((passed + 1)); echo "ok   $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
-
-# start NAME CMD...: start a server, set PORT and PID, or fail and return 1.
+# start NAME CMD...: start a server on a free port; set PORT and PID.
 start() {
-    local name=$1 i
+    local name=$1
     shift
-    "$@" --host 127.0.0.1 --port 0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    PID=$!
-    pids+=("$PID")
-    PORT=
-    for ((i = 0; i < 100; i++)); do
-        PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\)$/\1/p' "$tmp/$name.out")
-        [[ -n $PORT ]] && return 0
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    fail "$name: did not start: $(tail -n 3 "$tmp/$name.err")"
-    return 1
+    t_start "$name" "$tmp/$name.err" "$@" --host 127.0.0.1 --port 0
 }
 
 # abuse DESC ARGS...: run the client; pass if it exits 0. Its summary line

@@ -14,38 +14,14 @@ set -u -o pipefail
 ECHO=${1:-} HTTPD=${2:-} CLIENT=${3:-}
 [[ -x $ECHO && -x $CLIENT ]] || { echo "usage: $0 ECHO_SERVER HTTPD TCP_CLIENT" >&2; exit 2; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ringo-examples.XXXXXX") || exit 1
-pids=()
-failed=0 passed=0
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+t_setup examples
 
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok()   { passed=$((passed + 1)); echo "ok   $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
-# check DESC CMD...: pass if CMD succeeds.
-check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
-
-# start NAME CMD...: start a server, set PORT and PID, or fail and return 1.
+# start NAME CMD...: start a server on a free port; set PORT and PID.
 start() {
-    local name=$1 i
+    local name=$1
     shift
-    "$@" --host 127.0.0.1 --port 0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    PID=$!
-    pids+=("$PID")
-    PORT=
-    for ((i = 0; i < 100; i++)); do
-        PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\)$/\1/p' "$tmp/$name.out")
-        [[ -n $PORT ]] && return 0
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    fail "$name: did not start: $(tail -n 3 "$tmp/$name.err")"
-    return 1
+    t_start "$name" "$tmp/$name.err" "$@" --host 127.0.0.1 --port 0
 }
 
 # stop_term NAME PID: SIGTERM; pass if the server exits 0 within 10 s.

@@ -6,7 +6,6 @@
  */
 #include "helpers.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,27 +16,6 @@
 #include <unistd.h>
 
 #define MS 1000000ull
-
-/* Open fds of this process: every test must leave the count unchanged. */
-static int open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    if (!d)
-        return -1;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
-/* t_run, then check that no fd leaked (quiescence). */
-#define t_run_nofd(fn, arg, procs)                                             \
-    do {                                                                       \
-        int fds0_ = open_fds();                                                \
-        t_run(fn, arg, procs);                                                 \
-        ck_assert_int_eq(open_fds(), fds0_);                                   \
-    } while (0)
 
 static char tmpdir[64];
 

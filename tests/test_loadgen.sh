@@ -20,20 +20,8 @@ RB=${1:-} SRV=${2:-} JG=${3:-} ECHO=${4:-} HTTPD=${5:-}
 [[ -x $RB && -x $SRV && -x $JG && -x $ECHO ]] ||
     { echo "usage: $0 RINGO_BENCH LG_SERVER JSON_GET ECHO_SERVER [HTTPD]" >&2; exit 2; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ringo-loadgen.XXXXXX") || exit 1
-pids=()
-failed=0 passed=0
-
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok()   { passed=$((passed + 1)); echo "ok   $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+t_setup loadgen
 
 # rb NAME ARGS...: run ringo-bench with --json into $tmp/NAME.json; its
 # exit status in $tmp/NAME.rc. Fails the test if the output is not JSON.
@@ -62,20 +50,9 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 # start_srv NAME CMD...: start a server printing "listening on H:PORT";
 # sets PORT and PID.
 start_srv() {
-    local name=$1 i
+    local name=$1
     shift
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.srverr" &
-    PID=$!
-    pids+=("$PID")
-    PORT=
-    for ((i = 0; i < 100; i++)); do
-        PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\)$/\1/p' "$tmp/$name.out")
-        [[ -n $PORT ]] && return 0
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    fail "$name: server did not start: $(tail -n 3 "$tmp/$name.srverr")"
-    return 1
+    t_start "$name" "$tmp/$name.srverr" "$@"
 }
 
 # stop_count NAME: SIGTERM lg_server; its counters as shell variables

@@ -8,7 +8,6 @@
 #include "helpers.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <fcntl.h>
@@ -24,26 +23,6 @@
 #define MS 1000000ull
 
 /* ---- helpers ---- */
-
-static int open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    if (!d)
-        return -1;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
-/* Run fn under rg_run and check no fd leaked (quiescence). */
-#define t_run_nofd(fn, arg, procs)                                             \
-    do {                                                                       \
-        int fds0_ = open_fds();                                                \
-        t_run(fn, arg, procs);                                                 \
-        ck_assert_int_eq(open_fds(), fds0_);                                   \
-    } while (0)
 
 static int local_port(int fd)
 {
@@ -746,9 +725,9 @@ START_TEST(tiny_ring)
         struct rg_config cfg = {0};
         cfg.procs = procs;
         cfg.ring_entries = 4;
-        int fds0 = open_fds();
+        int fds0 = t_open_fds();
         ck_assert_int_eq(rg_run(tiny_main, NULL, &cfg), 0);
-        ck_assert_int_eq(open_fds(), fds0);
+        ck_assert_int_eq(t_open_fds(), fds0);
     }
 }
 END_TEST

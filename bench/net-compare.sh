@@ -103,7 +103,7 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ringo-net.XXXXXX") || die "mktemp failed"
-SRV_PID=""
+. "$here/lib.sh"
 cleanup() {
     [[ -n $SRV_PID ]] && stop_server
     rm -rf "$tmp"
@@ -112,15 +112,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- servers ---------------------------------------------------------------
-
-# free_port: a TCP port nobody listens on.
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 10000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
 
 # have IMPL KIND: is the server binary for IMPL (ringo|go|nginx) and KIND
 # (http|echo) available?
@@ -138,7 +129,7 @@ have() {
 # start_server IMPL KIND: start it pinned to CPU 0 on a free port; sets
 # SRV_PID and PORT. Returns non-zero if it does not come up within 5 s.
 start_server() {
-    local impl=$1 kind=$2 i pre=$tmp/nginx
+    local impl=$1 kind=$2
     local -a cmd
     PORT=$(free_port)
     case $impl.$kind in
@@ -146,40 +137,10 @@ start_server() {
         ringo.echo) cmd=("$RINGO_ECHO" --host 127.0.0.1 --port "$PORT" --procs 1) ;;
         go.http)    cmd=(env GOMAXPROCS=1 "$GO_HTTPD" -addr "127.0.0.1:$PORT") ;;
         go.echo)    cmd=(env GOMAXPROCS=1 "$GO_ECHO" -addr "127.0.0.1:$PORT") ;;
-        nginx.http)
-            rm -rf "$pre"
-            mkdir -p "$pre"
-            sed -e "s|@PREFIX@|$pre|g" -e "s|@PORT@|$PORT|g" \
-                "$here/peers/nginx/nginx.conf" >"$pre/nginx.conf"
-            cmd=("$NGINX" -p "$pre" -e "$pre/error.log" -c "$pre/nginx.conf"
-                 -g 'daemon off;') ;;
+        nginx.http) nginx_prepare "$PORT"; cmd=("$NGINX" "${NGINX_ARGS[@]}") ;;
     esac
     # taskset and env exec the server: SRV_PID is the server itself.
-    taskset -c 0 "${cmd[@]}" >"$tmp/server.out" 2>"$tmp/server.err" &
-    SRV_PID=$!
-    for ((i = 0; i < 50; i++)); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-            sleep 0.2 # let nginx fork its worker
-            return 0
-        fi
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    note "$impl $kind server did not start: $(tail -n 2 "$tmp/server.err" | tr '\n' ' ')"
-    stop_server
-    return 1
-}
-
-stop_server() {
-    local i
-    kill -TERM "$SRV_PID" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$SRV_PID" 2>/dev/null
-    wait "$SRV_PID" 2>/dev/null
-    SRV_PID=""
+    server_up "$impl $kind server" taskset -c 0 "${cmd[@]}"
 }
 
 # srv_pids: the server process and its children (nginx's worker).
@@ -214,12 +175,6 @@ rss_kb() {
 
 # Each client prints "requests rps p50_us p99_us errors" on stdout.
 
-# to_us VALUE: a wrk duration (12.3us, 1.2ms, 2.0s) in microseconds.
-to_us() {
-    awk -v v="$1" 'BEGIN { n = v + 0
-        if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000
-        else if (v ~ /s$/) print n * 1000000; else print "n/a" }'
-}
 
 wrk_client() {
     local port=$1 d=$2 depth=$3 out

@@ -97,7 +97,7 @@ if [[ -x $HTTPD ]]; then SERVERS+=(httpd); else notes+=("httpd not built: skippe
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ringo-vswrk.XXXXXX") || die "mktemp failed"
-SRV_PID=""
+. "$here/lib.sh"
 cleanup() {
     [[ -n $SRV_PID ]] && stop_server
     rm -rf "$tmp"
@@ -105,62 +105,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 10000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-
 # start_server nginx|httpd: pinned to CPU 0 on a free port; sets SRV_PID
 # and PORT.
 start_server() {
-    local pre=$tmp/nginx i
     local -a cmd
     PORT=$(free_port)
     case $1 in
         httpd) cmd=("$HTTPD" --host 127.0.0.1 --port "$PORT" --procs 1) ;;
-        nginx)
-            rm -rf "$pre"
-            mkdir -p "$pre"
-            sed -e "s|@PREFIX@|$pre|g" -e "s|@PORT@|$PORT|g" \
-                "$here/peers/nginx/nginx.conf" >"$pre/nginx.conf"
-            cmd=("$NGINX" -p "$pre" -e "$pre/error.log" -c "$pre/nginx.conf"
-                 -g 'daemon off;') ;;
+        nginx) nginx_prepare "$PORT"; cmd=("$NGINX" "${NGINX_ARGS[@]}") ;;
     esac
-    "${PIN0[@]}" "${cmd[@]}" >"$tmp/server.out" 2>"$tmp/server.err" &
-    SRV_PID=$!
-    for ((i = 0; i < 50; i++)); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-            sleep 0.2
-            return 0
-        fi
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    note "$1 did not start: $(tail -n 2 "$tmp/server.err" | tr '\n' ' ')"
-    stop_server
-    return 1
-}
-
-stop_server() {
-    local i
-    kill -TERM "$SRV_PID" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$SRV_PID" 2>/dev/null
-    wait "$SRV_PID" 2>/dev/null
-    SRV_PID=""
-}
-
-# to_us VALUE: a wrk duration (12.3us, 1.2ms, 2.0s) in microseconds.
-to_us() {
-    awk -v v="$1" 'BEGIN { n = v + 0
-        if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000
-        else if (v ~ /s$/) print n * 1000000; else print "n/a" }'
+    server_up "$1" "${PIN0[@]}" "${cmd[@]}"
 }
 
 # Each client prints "rps p50_us p99_us errors cpu_pct cpu_us_per_req" on

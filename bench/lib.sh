@@ -1,0 +1,71 @@
+# bench/lib.sh: what the comparison scripts (net-compare.sh, vs-wrk.sh)
+# share: one server at a time, on a free port, stopped cleanly. Sourced,
+# not run; the caller sets $tmp (a scratch directory) and $here (bench/).
+#
+#   free_port            print a TCP port of 127.0.0.1 nobody listens on
+#   nginx_prepare PORT   write $tmp/nginx/nginx.conf (bench/peers/nginx)
+#                        for PORT; set NGINX_ARGS to the arguments that run
+#                        it in the foreground
+#   server_up NAME CMD...
+#                        run CMD (which must exec the server, so that
+#                        SRV_PID is the server) with stdout/stderr in
+#                        $tmp/server.out/.err, wait until $PORT accepts;
+#                        1 with a note on stderr if it does not within 5 s
+#   stop_server          SIGTERM, then SIGKILL after 5 s; SRV_PID=""
+#   to_us VALUE          a wrk duration (12.3us, 1.2ms, 2.0s) in us
+
+SRV_PID=""
+
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 10000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+nginx_prepare() {
+    local pre=$tmp/nginx
+    rm -rf "$pre"
+    mkdir -p "$pre"
+    sed -e "s|@PREFIX@|$pre|g" -e "s|@PORT@|$1|g" \
+        "$here/peers/nginx/nginx.conf" >"$pre/nginx.conf"
+    NGINX_ARGS=(-p "$pre" -e "$pre/error.log" -c "$pre/nginx.conf"
+                -g 'daemon off;')
+}
+
+server_up() {
+    local name=$1 i
+    shift
+    "$@" >"$tmp/server.out" 2>"$tmp/server.err" &
+    SRV_PID=$!
+    for ((i = 0; i < 50; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+            sleep 0.2 # let nginx fork its worker
+            return 0
+        fi
+        kill -0 "$SRV_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "$name did not start: $(tail -n 2 "$tmp/server.err" | tr '\n' ' ')" >&2
+    stop_server
+    return 1
+}
+
+stop_server() {
+    local i
+    kill -TERM "$SRV_PID" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$SRV_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$SRV_PID" 2>/dev/null
+    wait "$SRV_PID" 2>/dev/null
+    SRV_PID=""
+}
+
+to_us() {
+    awk -v v="$1" 'BEGIN { n = v + 0
+        if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000
+        else if (v ~ /s$/) print n * 1000000; else print "n/a" }'
+}

@@ -275,6 +275,9 @@ struct sched {
 
     _Atomic int64_t coarsenow;   /* rg_now() as of the monitor's last tick
                                     (<= 10 ms old): cheap time stamps */
+    _Atomic int timerhelp;       /* set by the monitor: some P's timer is
+                                    overdue; the next schedule() on a busy
+                                    P runs every P's expired timers */
     _Atomic int exiting;         /* main returned, or deadlock */
     int exitcode;                /* rg_run's result */
     rg_note exitnote;            /* m0 waits here for the other Ms */

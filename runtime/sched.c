@@ -12,7 +12,8 @@
  * schedule() looks for a G in this order (docs/design.md numbers it):
  *   1. flush this M's io_uring: submit queued SQEs, reap completions into
  *      the local run queue (cheap memory loads when there is nothing);
- *   2. run this P's expired timers;
+ *   2. run this P's expired timers (and every P's, when the monitor asks:
+ *      a timer overdue on a P held by a goroutine that never yields);
  *   3. every 61st tick, one G from the global queue (fairness);
  *   4. runnext, then the local ring;
  *   5. findrunnable: global queue, the ring again (non-blocking), steal
@@ -578,6 +579,15 @@ void rg__schedule(void)
     int64_t t0 = rg__load_rlx(&pp->timer0when);
     if (t0 != 0 && !rg__before(t0))
         rg__timer_check(pp, rg__nanotime(), NULL);
+    /* The monitor found a timer overdue on a P that does not schedule
+       (sysmon.c, 2): run every P's expired timers from here. */
+    if (rg__load_rlx(&rg__sched.timerhelp) &&
+        rg__xchg_seq(&rg__sched.timerhelp, 0)) {
+        int64_t now = rg__nanotime();
+        for (int i = 0; i < rg__sched.nprocs; i++)
+            if (&rg__sched.allp[i] != pp)
+                rg__timer_check(&rg__sched.allp[i], now, NULL);
+    }
 
     if (tick % 61 == 0 && rg__load_rlx(&rg__sched.runqsize) > 0) {
         rg__lock(&rg__sched.lock);

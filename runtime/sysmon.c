@@ -19,6 +19,9 @@
  *     (see "Ring discipline" in io/poll_uring.c).
  *  2. For each P whose earliest timer is over 1 ms overdue, wakes an idle
  *     P: its M steals and runs the overdue timers (stealwork in sched.c).
+ *     With no idle P (the timer's own P held by a goroutine that never
+ *     yields, every other P busy), it sets sched.timerhelp, and the next
+ *     scheduling round of any busy P runs every P's expired timers.
  *  3. Retakes Ps left in P_SYSCALL for over 20us by an M in a blocking
  *     call (rg_blocking), and hands them to other Ms (see "Blocking calls"
  *     in syscall.c).
@@ -259,6 +262,9 @@ static void *sysmon(void *arg)
         for (int i = 0; i < rg__sched.nprocs; i++) {
             int64_t w = rg__load_rlx(&rg__sched.allp[i].timer0when);
             if (w && now - w > STUCK_NS) {
+                /* An idle P steals it; with none, a busy one runs it at
+                   its next scheduling round (sched.timerhelp). */
+                rg__store_rlx(&rg__sched.timerhelp, 1);
                 rg__wakep();
                 did = true;
                 break;

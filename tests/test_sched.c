@@ -283,6 +283,58 @@ START_TEST(progress_beside_spinner)
 }
 END_TEST
 
+/* A timer armed on a P whose goroutine then spins, while the other P
+   never runs out of work (so never steals): it still fires, run by the
+   busy P at the monitor's request, not after the spinner stops. */
+static _Atomic long tl_sleeper_tid, tl_hog_tid;
+static atomic_int tl_done, tl_stop;
+static _Atomic uint64_t tl_slept_ns;
+
+static void tl_sleeper(void *arg)
+{
+    (void)arg;
+    tl_sleeper_tid = tid();
+    uint64_t t0 = rg_now();
+    rg_sleep(20 * 1000000);
+    tl_slept_ns = rg_now() - t0;
+    atomic_store(&tl_done, 1);
+}
+
+static void tl_hog(void *arg)
+{
+    (void)arg;
+    rg_go(tl_sleeper, NULL); /* runnext of this P */
+    rg_yield();              /* it runs here, arms its timer here */
+    tl_hog_tid = tid();
+    uint64_t end = rg_now() + 3000000000ull;
+    while (!atomic_load(&tl_done) && !atomic_load(&tl_stop) && rg_now() < end)
+        ;
+}
+
+static void tl_main(void *arg)
+{
+    (void)arg;
+    rg_go(tl_hog, NULL);
+    uint64_t end = rg_now() + 3000000000ull;
+    while (!atomic_load(&tl_done) && rg_now() < end)
+        rg_yield(); /* this P never runs out of work */
+    atomic_store(&tl_stop, 1);
+}
+
+START_TEST(timer_on_hogged_p)
+{
+    atomic_store(&tl_done, 0);
+    atomic_store(&tl_stop, 0);
+    t_run(tl_main, NULL, 2);
+    ck_assert_int_eq(atomic_load(&tl_done), 1);
+    /* 20 ms asked; the monitor notices after 1 ms overdue. */
+    ck_assert_msg(tl_slept_ns < 500000000ull,
+                  "slept %llu ns (sleeper on thread %ld, spinner on %ld)",
+                  (unsigned long long)tl_slept_ns, (long)tl_sleeper_tid,
+                  (long)tl_hog_tid);
+}
+END_TEST
+
 /* Goroutines still alive when main returns are never resumed. */
 static atomic_int after_main;
 static void sleeper_forever(void *arg)
@@ -342,6 +394,7 @@ int main(void)
     tcase_add_test(tc, work_spreads_over_ps);
     tcase_add_test(tc, ids_across_migration);
     tcase_add_test(tc, progress_beside_spinner);
+    tcase_add_test(tc, timer_on_hogged_p);
     tcase_add_test(tc, main_return_destroys_others);
     tcase_add_test(tc, procs_config_and_env);
     suite_add_tcase(s, tc);

@@ -28,20 +28,17 @@
  * ends with exit() when it passes, so that LeakSanitizer checks it.
  */
 #include "helpers.h"
+#include "refuse_uring.h"
 #include "../runtime/alloc.h"
 #include "../runtime/debug.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -319,41 +316,6 @@ END_TEST
 
 /* ---- a new M's io_uring refused after start-up ---- */
 
-#if defined(__x86_64__)
-#define T_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define T_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-/* io_uring_setup fails with EPERM in every thread of this process, and in
-   the threads they create. */
-static int refuse_io_uring(void)
-{
-#ifdef T_AUDIT_ARCH
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        return -errno;
-    /* TSYNC: the monitor's thread too. A thread it cannot synchronise
-       makes it return that thread's id. */
-    long r = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
-                     SECCOMP_FILTER_FLAG_TSYNC, &prog);
-    if (r != 0)
-        return r > 0 ? -EBUSY : -errno;
-    return 0;
-#else
-    return -ENOSYS;
-#endif
-}
-
 #define SPREAD_G 200
 static atomic_int spread_done;
 
@@ -371,7 +333,7 @@ static void late_m_main(void *arg)
     if (refuse) {
         if (on_epoll())
             skip("the epoll backend sets up no ring per M");
-        if (refuse_io_uring() < 0)
+        if (t_refuse_io_uring(EPERM) < 0)
             skip("no seccomp here");
     } else {
         req(on_epoll()); /* io_uring_setup refused from the start */

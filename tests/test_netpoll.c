@@ -10,19 +10,16 @@
  * both backends.
  */
 #include "helpers.h"
+#include "refuse_uring.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -79,37 +76,6 @@ START_TEST(backend_selection)
 END_TEST
 
 /* ---- the fallback: io_uring_setup refused by a seccomp filter ---- */
-
-#if defined(__x86_64__)
-#define T_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define T_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-/* Make io_uring_setup fail with err in this process (and its threads). */
-static int refuse_io_uring(int err)
-{
-#ifdef T_AUDIT_ARCH
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (err & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        return -errno;
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-        return -errno;
-    return 0;
-#else
-    (void)err;
-    return -ENOSYS;
-#endif
-}
 
 /* In the child, failures go to resfd and end the process: Check's
    assertions belong to the test process. */
@@ -199,7 +165,7 @@ static void fallback_with(int err)
         resfd = resp[1];
         dup2(errp[1], 2);
         unsetenv("RINGO_NETPOLL");
-        int rc = refuse_io_uring(err);
+        int rc = t_refuse_io_uring(err);
         if (rc < 0) {
             dprintf(resfd, "skip: seccomp: %s\n", strerror(-rc));
             _exit(77);

@@ -81,6 +81,7 @@ for b in "$RINGO" "$GOPEER" "$FCTX"; do
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ringo-compare.XXXXXX") || die "mktemp failed"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # median
 trap 'rm -rf "$tmp"' EXIT
 notes=()   # failures, printed under the table
 
@@ -148,14 +149,6 @@ getkv() {
             }
         }
     }'
-}
-
-# median FILE: median of the numbers in FILE (one per line), or n/a.
-median() {
-    [[ -s $1 ]] || { echo n/a; return; }
-    sort -g "$1" | awk '{ a[NR] = $1 }
-        END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-              printf "%.6g\n", m }'
 }
 
 # fmtnum V: human-friendly fixed precision (n/a passes through).

@@ -222,12 +222,6 @@ client() {
 
 # ---- measurements ----------------------------------------------------------
 
-# record KEY METRIC VALUE: keep VALUE for the medians if it is a number.
-record() {
-    [[ $3 =~ ^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] && echo "$3" >>"$tmp/res.$1.$2"
-    return 0
-}
-
 # run_load WORKLOAD IMPL ROUND: one fresh server, 1 s warm-up, measured run.
 run_load() {
     local w=$1 impl=$2 round=$3 kind=http res c0 c1
@@ -280,39 +274,6 @@ run_conns() {
     ((peak > 0)) || { notes+=("conns/$impl round $round: no RSS sample"); return 0; }
     record "conns.$impl" rss $(((peak - base) * 1024 / nconns))
     record "conns.$impl" errors "${errs:-0}"
-}
-
-median() {
-    [[ -s $1 ]] || { echo n/a; return; }
-    sort -g "$1" | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-        printf "%.6g\n", m }'
-}
-
-# best FILE max|min: the best value over the rounds (the round least
-# disturbed by other processes), or n/a.
-best() {
-    [[ -s $1 ]] || { echo n/a; return; }
-    sort -g "$1" | awk -v w="$2" 'NR == 1 { lo = $1 } { hi = $1 }
-        END { printf "%.6g\n", (w == "max") ? hi : lo }'
-}
-
-fmt() {
-    [[ $1 == n/a ]] && { echo n/a; return; }
-    awk -v v="$1" 'BEGIN { a = v < 0 ? -v : v
-        if (a < 10) printf "%.2f\n", v; else if (a < 1000) printf "%.1f\n", v; else printf "%.0f\n", v }'
-}
-
-# busy_pct: how busy CPUs 0 and 1 are (others' work) over one second, from
-# /proc/stat; printed with the table, since neighbours skew every number.
-busy_pct() {
-    local a b
-    a=$(grep -E '^cpu[01] ' /proc/stat)
-    sleep 1
-    b=$(grep -E '^cpu[01] ' /proc/stat)
-    printf '%s\n%s\n' "$a" "$b" | awk '{ idle = $5 + $6; tot = 0
-        for (i = 2; i <= NF; i++) tot += $i
-        if ($1 in t0) { printf "%s %.0f%% ", $1, 100 * (1 - (idle - i0[$1]) / (tot - t0[$1])) }
-        else { t0[$1] = tot; i0[$1] = idle } }'
 }
 
 busy_before=$(busy_pct)

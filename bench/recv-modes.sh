@@ -32,40 +32,42 @@ for f in "$RM" "$RB" "$ECHO"; do
     [[ -x $f ]] || { echo "recv-modes.sh: $f not built" >&2; exit 2; }
 done
 HZ=$(getconf CLK_TCK)
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"; kill $SRV 2>/dev/null' EXIT
-SRV=""
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tmp=$(mktemp -d) || exit 2
+. "$here/lib.sh"
+trap '[[ -n $SRV_PID ]] && stop_server; rm -rf "$tmp"' EXIT
 
 ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
-# run MODE: one measured run; appends "msgs ns_per_msg" to $tmp/MODE.
+# run MODE: one measured run; records the messages (res.MODE.n) and the
+# server's CPU ns per message (res.MODE.ns).
 run() {
-    local mode=$1 port=$((20000 + RANDOM % 10000)) i
+    local mode=$1
+    local -a cmd
+    PORT=$(free_port)
     case $mode in
-        ringo) taskset -c 0 "$ECHO" --host 127.0.0.1 --port $port --procs 1 >/dev/null 2>&1 & ;;
-        ringo-coop) RINGO_DEFER_TASKRUN=0 taskset -c 0 "$ECHO" --host 127.0.0.1 \
-                        --port $port --procs 1 >/dev/null 2>&1 & ;;
-        go) GOMAXPROCS=1 taskset -c 0 "$build/peers/echo" -addr 127.0.0.1:$port \
-                >/dev/null 2>&1 & ;;
-        ringo-epoll) RINGO_NETPOLL=epoll taskset -c 0 "$ECHO" --host 127.0.0.1 --port $port \
-                         --procs 1 >/dev/null 2>&1 & ;;
-        *-defer) RECV_MODES_DEFER=1 taskset -c 0 "$RM" "${mode%-defer}" $port \
-                     >/dev/null 2>&1 & ;;
-        *) taskset -c 0 "$RM" "$mode" $port >/dev/null 2>&1 & ;;
+        ringo)       cmd=("$ECHO" --host 127.0.0.1 --port "$PORT" --procs 1) ;;
+        ringo-coop)  cmd=(env RINGO_DEFER_TASKRUN=0 "$ECHO" --host 127.0.0.1
+                          --port "$PORT" --procs 1) ;;
+        ringo-epoll) cmd=(env RINGO_NETPOLL=epoll "$ECHO" --host 127.0.0.1
+                          --port "$PORT" --procs 1) ;;
+        go)          cmd=(env GOMAXPROCS=1 "$build/peers/echo" -addr "127.0.0.1:$PORT") ;;
+        *-defer)     cmd=(env RECV_MODES_DEFER=1 "$RM" "${mode%-defer}" "$PORT") ;;
+        *)           cmd=("$RM" "$mode" "$PORT") ;;
     esac
-    SRV=$!
-    for ((i = 0; i < 50; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-        sleep 0.1
-    done
-    taskset -c 1 "$RB" echo --port $port -c "$conns" --size "$size" --procs 1 -d 1s --quiet >/dev/null 2>&1
-    local t0; t0=$(ticks $SRV)
-    local out; out=$(taskset -c 1 "$RB" echo --port $port -c "$conns" --size "$size" --procs 1 \
-        -d "${secs}s" --quiet --json 2>/dev/null)
-    local t1; t1=$(ticks $SRV)
-    kill -INT $SRV; wait $SRV 2>/dev/null; SRV=""
-    local n; n=$(grep -o '"n": *[0-9]*' <<<"$out" | grep -o '[0-9]*$')
-    [[ -n $n && $n -gt 0 ]] || { echo "recv-modes.sh: $mode: no result" >&2; return; }
-    echo "$n $(( (t1 - t0) * 1000000000 / HZ / n ))" >>"$tmp/$mode"
+    server_up "$mode" taskset -c 0 "${cmd[@]}" || return 0
+    local -a client=(taskset -c 1 "$RB" echo --port "$PORT" -c "$conns"
+                     --size "$size" --procs 1 --quiet)
+    "${client[@]}" -d 1s >/dev/null 2>&1
+    local t0 t1 out n
+    t0=$(ticks "$SRV_PID")
+    out=$("${client[@]}" -d "${secs}s" --json 2>/dev/null)
+    t1=$(ticks "$SRV_PID")
+    stop_server
+    n=$(grep -o '"n": *[0-9]*' <<<"$out" | grep -o '[0-9]*$')
+    [[ -n $n && $n -gt 0 ]] || { echo "recv-modes.sh: $mode: no result" >&2; return 0; }
+    record "$mode" n "$n"
+    record "$mode" ns $(((t1 - t0) * 1000000000 / HZ / n))
 }
 
 modes=(single single-defer multishot multishot-defer mpoll epoll ringo ringo-coop ringo-epoll)
@@ -73,14 +75,12 @@ modes=(single single-defer multishot multishot-defer mpoll epoll ringo ringo-coo
 for ((r = 1; r <= rounds; r++)); do
     for m in "${modes[@]}"; do run "$m"; done
 done
-med() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 printf "%-16s %12s %14s %8s   (%d rounds x %ss, %d conns, %d B, medians)\n" \
     mode msg/s "CPU ns/msg" ratio "$rounds" "$secs" "$conns" "$size"
-base=$(cut -d' ' -f2 "$tmp/single" | med)
+base=$(median "$tmp/res.single.ns")
 for m in "${modes[@]}"; do
-    [[ -s $tmp/$m ]] || continue
-    rate=$(cut -d' ' -f1 "$tmp/$m" | med)
-    ns=$(cut -d' ' -f2 "$tmp/$m" | med)
-    awk -v m="$m" -v r="$rate" -v s="$secs" -v ns="$ns" -v b="$base" \
-        'BEGIN { printf "%-16s %12.0f %14.0f %8.2f\n", m, r / s, ns, ns / b }'
+    [[ -s $tmp/res.$m.ns ]] || continue
+    awk -v m="$m" -v r="$(median "$tmp/res.$m.n")" -v s="$secs" \
+        -v ns="$(median "$tmp/res.$m.ns")" -v b="$base" \
+        'BEGIN { printf "%-16s %12.0f %14.0f %8.2f\n", m, r / s, ns, (b > 0 ? ns / b : 0) }'
 done

@@ -149,11 +149,6 @@ rbench_client() {
                      print v["rps"], v["p50_us"], v["p99_us"], v["errors"], v["cpu_pct"], v["cpu_us"] }' <<<"$out"
 }
 
-record() {
-    [[ $3 =~ ^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] && echo "$3" >>"$tmp/res.$1.$2"
-    return 0
-}
-
 # measure SERVER CLIENT ROUND
 measure() {
     local srv=$1 cl=$2 r=$3 res rps p50 p99 errs cpu cpuus
@@ -178,37 +173,6 @@ pair_ratio() {
     [[ -n $w && -n $b && $(wc -l <"$tmp/res.$1.wrk.rps") == "$2" &&
        $(wc -l <"$tmp/res.$1.rbench.rps") == "$2" ]] || return 0
     awk -v a="$b" -v b="$w" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }' >>"$tmp/res.$1.ratio"
-}
-
-median() {
-    [[ -s $1 ]] || { echo n/a; return; }
-    sort -g "$1" | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-        printf "%.6g\n", m }'
-}
-
-# best FILE: the highest value (the round least disturbed), or n/a.
-best() {
-    [[ -s $1 ]] || { echo n/a; return; }
-    sort -g "$1" | tail -n 1
-}
-
-fmt() {
-    [[ $1 == n/a ]] && { echo n/a; return; }
-    awk -v v="$1" 'BEGIN { a = v < 0 ? -v : v
-        if (a < 10) printf "%.2f\n", v; else if (a < 1000) printf "%.1f\n", v; else printf "%.0f\n", v }'
-}
-
-# busy_pct: how busy CPUs 0 and 1 are over one second (/proc/stat), to
-# print with the table: other processes' work skews every number.
-busy_pct() {
-    local a b
-    a=$(grep -E '^cpu[01] ' /proc/stat)
-    sleep 1
-    b=$(grep -E '^cpu[01] ' /proc/stat)
-    printf '%s\n%s\n' "$a" "$b" | awk '{ idle = $5 + $6; tot = 0
-        for (i = 2; i <= NF; i++) tot += $i
-        if ($1 in t0) { printf "%s %.0f%% ", $1, 100 * (1 - (idle - i0[$1]) / (tot - t0[$1])) }
-        else { t0[$1] = tot; i0[$1] = idle } }'
 }
 
 busy_before=$(busy_pct)
@@ -240,7 +204,7 @@ for srv in "${SERVERS[@]}"; do
     w=$(median "$tmp/res.$srv.wrk.rps") b=$(median "$tmp/res.$srv.rbench.rps")
     ratio=n/a
     [[ $w != n/a && $b != n/a ]] && ratio=$(awk -v a="$b" -v b="$w" 'BEGIN { printf "%.3f", a / b }')
-    bw=$(best "$tmp/res.$srv.wrk.rps") bb=$(best "$tmp/res.$srv.rbench.rps")
+    bw=$(best "$tmp/res.$srv.wrk.rps" max) bb=$(best "$tmp/res.$srv.rbench.rps" max)
     bratio=n/a
     [[ $bw != n/a && $bb != n/a ]] && bratio=$(awk -v a="$bb" -v b="$bw" 'BEGIN { printf "%.3f", a / b }')
     echo "| $srv | $(fmt "$w") | $(fmt "$b") | $ratio | $(median "$tmp/res.$srv.ratio") |" \

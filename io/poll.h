@@ -26,10 +26,10 @@
  *                          RG_POLL_QUEUED (a few submissions or pending
  *                          kernel task work, which may wait for more), or
  *                          0. On m's thread.
- *   rg__poll_reap(m, q)    collect the Gs whose completions are waiting
- *                          into q without a syscall where the backend can
- *                          (io_uring: the CQ is in memory); else as
- *                          rg__poll(m, 0, q). On m's thread.
+ *   rg__poll_reap(m, q)    after rg__poll_ready said RG_POLL_REAP: collect
+ *                          the Gs whose completions wait in memory (the
+ *                          io_uring CQ) into q, without a syscall. On m's
+ *                          thread. (epoll never says RG_POLL_REAP.)
  *   rg__poll_break(m)      make m's blocked rg__poll return. Any thread.
  *   rg__poll_steal(m, q)   collect m's completions from another thread
  *                          when m is busy (the monitor); never blocks.
@@ -134,7 +134,8 @@ struct rg__poll_backend {
     void (*close_m)(struct m *mp);
     int (*poll)(struct m *mp, int64_t ns, struct gq *ready);
     int (*ready)(struct m *mp);
-    int (*reap)(struct m *mp, struct gq *ready); /* NULL: poll(mp, 0) */
+    int (*reap)(struct m *mp, struct gq *ready); /* only if ready can
+                                                    say RG_POLL_REAP */
     void (*wake)(struct m *mp); /* rg__poll_break */
     int (*steal)(struct m *mp, struct gq *ready);
 };
@@ -179,9 +180,7 @@ static inline int rg__poll_ready(struct m *mp)
 
 static inline int rg__poll_reap(struct m *mp, struct gq *ready)
 {
-    if (rg__pollb->reap)
-        return rg__pollb->reap(mp, ready);
-    return rg__pollb->poll(mp, 0, ready);
+    return rg__pollb->reap(mp, ready);
 }
 
 static inline void rg__poll_break(struct m *mp)

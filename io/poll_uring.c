@@ -394,10 +394,15 @@ static int reap_cq(struct pollm *pm, struct gq *ready, bool stop_at_wake,
     return ready->n - before;
 }
 
+/* The owner's reap: everything the CQ holds, under the CQ lock (the
+   monitor may be reaping it). */
 static int reap(struct pollm *pm, struct gq *ready)
 {
     bool woke = false;
-    return reap_cq(pm, ready, false, &woke);
+    rg__lock(&pm->cqlock);
+    int n = reap_cq(pm, ready, false, &woke);
+    rg__unlock(&pm->cqlock);
+    return n;
 }
 
 /* Submit queued SQEs; on -EBUSY (CQ backlog) reap and retry. Owner. */
@@ -409,9 +414,7 @@ static void submit(struct pollm *pm, struct gq *ready)
         if (rc >= 0 || rc == -EINTR)
             return;
         if (rc == -EBUSY || rc == -EAGAIN) {
-            rg__lock(&pm->cqlock);
             reap(pm, ready);
-            rg__unlock(&pm->cqlock);
             if (rc == -EAGAIN)
                 sched_yield();
             continue;
@@ -534,18 +537,12 @@ static int uring_poll(struct m *mp, int64_t ns, struct gq *ready)
         if (ns < 0)
             ts = (struct __kernel_timespec){.tv_sec = INT32_MAX};
         rg__add_rlx(&rg__poll_nenters, 1);
-        int rc = io_uring_submit_and_wait_timeout(&pm->ring, &cqe, 1, &ts,
-                                                  NULL);
-        if (rc == -EBUSY) {
-            /* CQ backlog: reap below, then the caller loops */
-        }
+        /* -EBUSY (a CQ backlog) is reaped below; the caller loops. */
+        io_uring_submit_and_wait_timeout(&pm->ring, &cqe, 1, &ts, NULL);
     }
     sq_leave(pm, was);
-    if (cq_ready(pm)) {
-        rg__lock(&pm->cqlock);
+    if (cq_ready(pm))
         n = reap(pm, ready);
-        rg__unlock(&pm->cqlock);
-    }
     if (ns == 0)
         rg__poll_retire(ready);
     return n;
@@ -557,11 +554,8 @@ static int uring_reap(struct m *mp, struct gq *ready)
     struct pollm *pm = mp->poll;
     int n = 0;
     int was = sq_enter(pm);
-    if (cq_ready(pm)) {
-        rg__lock(&pm->cqlock);
+    if (cq_ready(pm))
         n = reap(pm, ready);
-        rg__unlock(&pm->cqlock);
-    }
     sq_leave(pm, was);
     rg__poll_retire(ready);
     return n;
@@ -730,9 +724,7 @@ static void uring_close_m(struct m *mp)
         struct io_uring_cqe *cqe;
         struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 50000000};
         io_uring_submit_and_wait_timeout(&pm->ring, &cqe, 1, &ts, NULL);
-        rg__lock(&pm->cqlock);
         reap(pm, &q);
-        rg__unlock(&pm->cqlock);
     }
     int64_t left = rg__load_rlx(&pm->inflight);
     if (left > 0)
